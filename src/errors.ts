@@ -1,0 +1,124 @@
+/**
+ * Error classes, one per failure mode. Each carries the data a caller needs to decide what to do
+ * (exit code, upstream status, job) and keeps the original error as `cause`.
+ *
+ * Exit codes follow the CLI contract (DESIGN §9): 0 ok, 1 job or check failed, 2 usage or
+ * configuration error, 75 busy (EX_TEMPFAIL: already running, or the embedded database is owned
+ * by another process).
+ */
+
+/** Exit codes of the `etl` CLI. */
+export const ExitCode = { ok: 0, failed: 1, usage: 2, busy: 75 } as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Base class: every error of this product knows the exit code it maps to. */
+export class EtlError extends Error {
+  readonly exitCode: ExitCode = ExitCode.failed;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad or missing configuration. `problems` lists one line per variable ("NAME: what is expected"). */
+export class ConfigError extends EtlError {
+  override readonly exitCode = ExitCode.usage;
+  constructor(readonly problems: string[]) {
+    super(`Configuration is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Bad command-line input (unknown job, impossible date, reversed window). Nothing was changed. */
+export class UsageError extends EtlError {
+  override readonly exitCode = ExitCode.usage;
+}
+
+/** A run of `job` is already in progress on this host (another process holds its lock). */
+export class JobBusyError extends EtlError {
+  override readonly exitCode = ExitCode.busy;
+  constructor(
+    readonly job: string,
+    detail: string,
+  ) {
+    super(`${job} is already running ${detail}; nothing was started. Try again when it finishes.`);
+  }
+}
+
+/** The embedded ClickHouse data directory is opened by another process and did not free up in time. */
+export class DatabaseBusyError extends EtlError {
+  override readonly exitCode = ExitCode.busy;
+}
+
+/** ClickHouse could not be reached or refused a statement. `code` is ClickHouse's numeric code as a string. */
+export class DatabaseError extends EtlError {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** An upstream API (VK Ads, QTickets) answered with an error status that retries did not fix. */
+export class UpstreamHttpError extends EtlError {
+  constructor(
+    readonly upstream: string,
+    readonly status: number,
+    readonly upstreamCode: string | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Credentials were refused by an upstream (401/403). Retrying cannot help; fix the credentials. */
+export class UpstreamAuthError extends UpstreamHttpError {}
+
+/** The upstream could not be reached at all (DNS, connection refused, TLS, timeout). */
+export class UpstreamNetworkError extends EtlError {
+  constructor(
+    readonly upstream: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** An upstream answered 2xx with a body that does not have the documented shape. */
+export class UpstreamFormatError extends EtlError {
+  constructor(
+    readonly upstream: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A run exceeded its per-job timeout (`timeoutMs`) and was aborted. */
+export class JobTimeoutError extends EtlError {
+  constructor(
+    readonly job: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`${job} exceeded its timeout of ${Math.round(timeoutMs / 1000)} s and was aborted`);
+  }
+}
+
+/** A run was cancelled on request (backfill cancel, shutdown). */
+export class JobCancelledError extends EtlError {
+  constructor(
+    readonly job: string,
+    reason: string,
+  ) {
+    super(`${job} was cancelled: ${reason}`);
+  }
+}
+
+/** Exit code for any thrown value; unknown errors are failures. */
+export function exitCodeOf(error: unknown): ExitCode {
+  return error instanceof EtlError ? error.exitCode : ExitCode.failed;
+}
