@@ -34,8 +34,6 @@ export interface VkBannerDayStat extends UtmTags {
   spendRub: string;
   /** The banner's `urls.primary.url` ('' when none). */
   landingUrl: string;
-  /** Canonical city (`zakaz.dim_city_alias.city`) derived from UTM or names; '' when unknown. */
-  city: string;
 }
 
 /** A batch of VK rows plus how many upstream records were read to produce it. */
