@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { EtlError } from '../errors.js';
 import { sqlPath } from '../util/paths.js';
-import type { Db } from './db.js';
+import { ChCode, clickhouseCode, type Db } from './db.js';
 import { splitSql } from './splitSql.js';
 
 /** A migration file found on disk. */
@@ -135,4 +135,21 @@ export async function migrate(
     result.applied.push(file.name);
   }
   return result;
+}
+
+/** Migration files not yet applied (all of them on an empty database). */
+export async function pendingMigrations(db: Db, dir?: string): Promise<string[]> {
+  let applied: Set<string>;
+  try {
+    applied = new Set(
+      (await db.query<{ version: string }>('SELECT version FROM meta.schema_migrations FINAL')).map((r) => r.version),
+    );
+  } catch (error: unknown) {
+    const code = clickhouseCode(error);
+    if (code === ChCode.unknownTable || code === ChCode.unknownDatabase) applied = new Set();
+    else throw error;
+  }
+  return listMigrations(dir)
+    .filter((m) => !applied.has(m.version))
+    .map((m) => m.name);
 }

@@ -1,0 +1,87 @@
+/**
+ * Composition root shared by the CLI commands (and later the bot): opens ClickHouse, brings or
+ * checks the schema, performs start-up recovery (spooled records, interrupted runs, leftover
+ * tmp tables) and builds the runner.
+ */
+import os from 'node:os';
+import type { Logger } from 'pino';
+import type { Config } from '../config/loadConfig.js';
+import { openDatabase, type Db } from '../clickhouse/db.js';
+import { migrate, pendingMigrations, type MigrateResult } from '../clickhouse/migrate.js';
+import { ConfigError } from '../errors.js';
+import type { Sources } from '../runner/job.js';
+import { recover, type RecoveryReport } from '../runner/recovery.js';
+import { createRunner, type Runner, type RunListener } from '../runner/runner.js';
+import { resolveVersionTag } from '../runner/versionTag.js';
+import { createSources } from './sources.js';
+
+/** An opened application. `close()` releases the database (and the embedded directory). */
+export interface App {
+  config: Config;
+  logger: Logger;
+  db: Db;
+  runner: Runner;
+  versionTag: string;
+  migrations: MigrateResult | undefined;
+  recovery: RecoveryReport;
+  close(): Promise<void>;
+}
+
+/** Options of `openApp`. */
+export interface OpenAppOptions {
+  config: Config;
+  logger: Logger;
+  /** Shown to another process that finds the embedded database busy, e.g. "etl run vk_fetch". */
+  owner: string;
+  /** `apply`: run pending migrations; `require`: refuse to work on an outdated schema. */
+  schema: 'apply' | 'require';
+  sources?: Sources;
+  listeners?: RunListener[];
+  now?: () => number;
+}
+
+/**
+ * Opens the application.
+ * @throws DatabaseBusyError (75), DatabaseError, ConfigError (2) when the schema is behind and
+ *         `schema` is `require`, MigrationError.
+ */
+export async function openApp(options: OpenAppOptions): Promise<App> {
+  const { config, logger } = options;
+  const now = options.now ?? Date.now;
+  const versionTag = resolveVersionTag(config.versionTag);
+  const db = await openDatabase({ config, logger, owner: options.owner });
+  try {
+    let migrations: MigrateResult | undefined;
+    if (options.schema === 'apply') {
+      migrations = await migrate(db, { timezone: config.timezone, appVersion: versionTag, logger });
+    } else {
+      const pending = await pendingMigrations(db);
+      if (pending.length > 0) {
+        throw new ConfigError([
+          `the ClickHouse schema is behind this version (${pending.length} pending migration(s): ${pending.join(', ')}); run "etl migrate" first`,
+        ]);
+      }
+    }
+    const recovery = await recover(db, {
+      stateDir: config.dataDir,
+      host: os.hostname(),
+      staleMs: config.runner.heartbeatStaleMs,
+      now,
+      timezone: config.timezone,
+      logger,
+    });
+    const runner = createRunner({
+      config,
+      db,
+      sources: options.sources ?? createSources(config, logger),
+      logger,
+      versionTag,
+      now,
+      listeners: options.listeners ?? [],
+    });
+    return { config, logger, db, runner, versionTag, migrations, recovery, close: () => db.close() };
+  } catch (error: unknown) {
+    await db.close().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * `etl demo`: the newcomer's first command. Embedded ClickHouse under ./data/demo, local sandbox
+ * VK Ads and QTickets servers on loopback (seeded, deterministic data in the real wire formats),
+ * migrations, a backfill of the last N MSK days with a progress bar, then the run history and the
+ * marts' totals. A second demo reuses the data and ends with the same mart contents.
+ *
+ * The demo never touches a configured ClickHouse server or the production data directories:
+ * it always runs embedded in its own directories.
+ */
+import path from 'node:path';
+import { openApp } from '../../app/openApp.js';
+import { embeddedDataExists } from '../../clickhouse/db.js';
+import { ExitCode, UsageError } from '../../errors.js';
+import { listRuns } from '../../runner/registry.js';
+import { startQticketsSandbox } from '../../sandbox/qticketsSandbox.js';
+import { startVkAdsSandbox } from '../../sandbox/vkAdsSandbox.js';
+import { STEP_JOBS } from '../../runner/job.js';
+import { trailingWindow, type DateWindow } from '../../time/dates.js';
+import { runsTable, runSummary, textTable } from '../format.js';
+import type { CommandContext } from '../main.js';
+import { cliActor } from './shared.js';
+import { runBackfillWithProgress } from './backfill.js';
+import type { App } from '../../app/openApp.js';
+
+/** Seed of the demo's sandbox data: the same seed gives the same orders and statistics. */
+export const DEMO_SEED = 20_251_101;
+
+/** Per-mart totals over a window, as printed by the demo. */
+export interface MartTotals {
+  vk: { days: number; rows: number; impressions: string; clicks: string; spendRub: string };
+  sales: { days: number; rows: number; ticketsSold: string; revenueRub: string; refundsRub: string; netRevenueRub: string };
+}
+
+/** Totals of both marts over `window` (sums as exact decimal strings). */
+export async function martTotals(app: App, window: DateWindow): Promise<MartTotals> {
+  const params = { f: window.fromDate, t: window.toDate };
+  const [vk] = await app.db.query<Record<string, string>>(
+    `SELECT uniqExact(stat_date) AS days, count() AS rows, sum(impressions) AS impressions, sum(clicks) AS clicks,
+            toString(sum(spend)) AS spend
+     FROM zakaz.dm_vk_ads_daily WHERE stat_date BETWEEN {f:Date} AND {t:Date}`,
+    params,
+  );
+  const [sales] = await app.db.query<Record<string, string>>(
+    `SELECT uniqExact(sale_date) AS days, count() AS rows, sum(tickets_sold) AS tickets,
+            toString(sum(revenue)) AS revenue, toString(sum(refunds_amount)) AS refunds, toString(sum(net_revenue)) AS net
+     FROM zakaz.dm_sales_daily WHERE sale_date BETWEEN {f:Date} AND {t:Date}`,
+    params,
+  );
+  return {
+    vk: {
+      days: Number(vk?.days ?? 0),
+      rows: Number(vk?.rows ?? 0),
+      impressions: vk?.impressions ?? '0',
+      clicks: vk?.clicks ?? '0',
+      spendRub: vk?.spend ?? '0',
+    },
+    sales: {
+      days: Number(sales?.days ?? 0),
+      rows: Number(sales?.rows ?? 0),
+      ticketsSold: sales?.tickets ?? '0',
+      revenueRub: sales?.revenue ?? '0',
+      refundsRub: sales?.refunds ?? '0',
+      netRevenueRub: sales?.net ?? '0',
+    },
+  };
+}
+
+export async function demoCommand(ctx: CommandContext, opts: { days: string }): Promise<number> {
+  const days = Number(opts.days);
+  if (!/^\d+$/.test(opts.days) || days < 1 || days > 366) {
+    throw new UsageError(`--days must be a whole number from 1 to 366, got "${opts.days}"`);
+  }
+  const demoRoot = path.resolve(ctx.io.cwd, 'data', 'demo');
+  const vk = await startVkAdsSandbox({ seed: DEMO_SEED });
+  const qt = await startQticketsSandbox({ seed: DEMO_SEED });
+  try {
+    const config = ctx.config({
+      CLICKHOUSE_URL: '',
+      CLICKHOUSE_DATA_DIR: path.join(demoRoot, 'clickhouse'),
+      ETL_DATA_DIR: path.join(demoRoot, 'state'),
+      VK_ADS_API_URL: vk.url,
+      VK_ADS_CLIENT_ID: vk.clientId,
+      VK_ADS_CLIENT_SECRET: vk.clientSecret,
+      QTICKETS_API_URL: qt.url,
+      QTICKETS_TOKEN: qt.token,
+      LOG_LEVEL: ctx.io.env.LOG_LEVEL ?? 'warn',
+    });
+    const reused = embeddedDataExists(config.clickhouse.dataDir);
+    ctx.out(`zakaz-etl demo`);
+    ctx.out(`  ClickHouse: embedded, ${config.clickhouse.dataDir} (${reused ? 'reusing earlier demo data' : 'new'})`);
+    ctx.out(`  VK Ads sandbox:   ${vk.url}`);
+    ctx.out(`  QTickets sandbox: ${qt.url}`);
+    const app = await openApp({ config, logger: ctx.logger(config), owner: 'etl demo', schema: 'apply' });
+    try {
+      const applied = app.migrations?.applied ?? [];
+      ctx.out(`  schema: ${applied.length > 0 ? `applied ${applied.join(', ')}` : 'up to date'}`);
+      const window = trailingWindow(new Date(), config.timezone, days);
+      ctx.out(`\nbackfill ${window.fromDate}..${window.toDate} (${days} MSK days, ${STEP_JOBS.join(' → ')} per chunk)`);
+      const record = await runBackfillWithProgress(ctx, app, {
+        window,
+        jobs: [...STEP_JOBS],
+        chunkDays: config.runner.backfillChunkDays,
+        trigger: 'demo',
+        actor: cliActor(undefined, ctx.io.env),
+      });
+      ctx.out(runSummary(record));
+
+      const runs = await listRuns(app.db, { limit: 200 });
+      const thisBackfill = runs.filter((r) => r.runId === record.runId || r.parentRunId === record.runId);
+      ctx.out(`\nrun history (meta.etl_runs, this backfill):`);
+      ctx.out(runsTable(thisBackfill, config.timezone));
+
+      const totals = await martTotals(app, window);
+      ctx.out(`\nmart totals for ${window.fromDate}..${window.toDate}:`);
+      ctx.out(
+        textTable(
+          ['mart', 'days', 'rows', 'totals'],
+          [
+            [
+              'zakaz.dm_vk_ads_daily',
+              totals.vk.days,
+              totals.vk.rows,
+              `impressions ${totals.vk.impressions}, clicks ${totals.vk.clicks}, spend ${totals.vk.spendRub} RUB`,
+            ],
+            [
+              'zakaz.dm_sales_daily',
+              totals.sales.days,
+              totals.sales.rows,
+              `tickets ${totals.sales.ticketsSold}, revenue ${totals.sales.revenueRub} RUB, refunds ${totals.sales.refundsRub} RUB, net ${totals.sales.netRevenueRub} RUB`,
+            ],
+          ],
+          [1, 2],
+        ),
+      );
+      ctx.out(
+        `\nnext: CLICKHOUSE_DATA_DIR=${path.relative(ctx.io.cwd, config.clickhouse.dataDir)} ETL_DATA_DIR=${path.relative(ctx.io.cwd, config.dataDir)} npm run etl -- history`,
+      );
+      return record.status === 'ok' ? ExitCode.ok : ExitCode.failed;
+    } finally {
+      await app.close();
+    }
+  } finally {
+    await Promise.allSettled([vk.close(), qt.close()]);
+  }
+}

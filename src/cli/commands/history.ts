@@ -1,0 +1,33 @@
+/** `etl history [--job] [--limit] [--json]`: the latest runs, newest first. */
+import { openApp } from '../../app/openApp.js';
+import { ExitCode, UsageError } from '../../errors.js';
+import { isJobName } from '../../runner/job.js';
+import { listRuns } from '../../runner/registry.js';
+import { runsTable } from '../format.js';
+import type { CommandContext } from '../main.js';
+
+export async function historyCommand(
+  ctx: CommandContext,
+  opts: { job?: string; limit: string; json?: boolean },
+): Promise<number> {
+  if (opts.job !== undefined && !isJobName(opts.job)) throw new UsageError(`unknown job "${opts.job}"`);
+  const limit = Number(opts.limit);
+  if (!/^\d+$/.test(opts.limit) || limit < 1 || limit > 1000) {
+    throw new UsageError(`--limit must be a whole number from 1 to 1000, got "${opts.limit}"`);
+  }
+  const config = ctx.config();
+  const app = await openApp({ config, logger: ctx.logger(config), owner: 'etl history', schema: 'require' });
+  try {
+    const runs = await listRuns(app.db, { job: opts.job, limit });
+    if (opts.json) {
+      for (const r of runs) ctx.out(JSON.stringify(r));
+    } else if (runs.length === 0) {
+      ctx.out('no runs recorded yet');
+    } else {
+      ctx.out(runsTable(runs, config.timezone));
+    }
+    return ExitCode.ok;
+  } finally {
+    await app.close();
+  }
+}

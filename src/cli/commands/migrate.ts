@@ -1,0 +1,17 @@
+/** `etl migrate`: apply pending migrations; a second call applies nothing. */
+import { openApp } from '../../app/openApp.js';
+import { ExitCode } from '../../errors.js';
+import type { CommandContext } from '../main.js';
+
+export async function migrateCommand(ctx: CommandContext): Promise<number> {
+  const config = ctx.config();
+  const app = await openApp({ config, logger: ctx.logger(config), owner: 'etl migrate', schema: 'apply' });
+  try {
+    const m = app.migrations;
+    if (m && m.applied.length > 0) ctx.out(`applied ${m.applied.length} migration(s): ${m.applied.join(', ')}`);
+    else ctx.out(`schema is up to date (${m?.alreadyApplied ?? 0} migration(s) applied earlier)`);
+    return ExitCode.ok;
+  } finally {
+    await app.close();
+  }
+}

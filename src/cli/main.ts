@@ -1,0 +1,147 @@
+/**
+ * The `etl` command line: parses arguments (commander), loads the configuration once, and maps
+ * every outcome to the documented exit codes — 0 ok, 1 job or check failed, 2 usage or
+ * configuration error, 75 busy. Errors are printed as one clear message, never a stack trace
+ * (the stack is logged at debug level).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfig, type Config } from '../config/loadConfig.js';
+import { EtlError, ExitCode, exitCodeOf } from '../errors.js';
+import { createLogger, type Logger } from '../logger.js';
+import { STEP_JOBS } from '../runner/job.js';
+import { readEnvironment } from './environment.js';
+import { backfillCommand } from './commands/backfill.js';
+import { demoCommand } from './commands/demo.js';
+import { historyCommand } from './commands/history.js';
+import { migrateCommand } from './commands/migrate.js';
+import { runCommand } from './commands/run.js';
+
+/** Where the CLI reads and writes; injected so tests can run it in-process. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Whether stderr is a terminal (progress bars only there). */
+  isTTY: boolean;
+}
+
+/** What every command receives. */
+export interface CommandContext {
+  io: CliIo;
+  /** Loads and validates the configuration (once); `overrides` win over the environment. */
+  config(overrides?: Record<string, string>): Config;
+  logger(config: Config): Logger;
+  out(text: string): void;
+}
+
+const JOB_LIST = 'vk_fetch, qtickets_fetch, build_dm_vk, build_dm_sales, backfill_all';
+
+/**
+ * Runs the CLI with `argv` (without the node and script paths).
+ * @returns the exit code.
+ */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  let cachedConfig: Config | undefined;
+  const ctx: CommandContext = {
+    io,
+    config(overrides = {}) {
+      cachedConfig ??= loadConfig({ ...readEnvironment(io.cwd, io.env), ...overrides }, io.cwd);
+      return cachedConfig;
+    },
+    logger: (config) => createLogger(config.logLevel, io.stderr),
+    out: (text) => io.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+  };
+  const setExit = (code: number) => {
+    exitCode = code;
+  };
+
+  const program = new Command('etl')
+    .description('zakaz-etl: run, backfill and inspect the Zakaz ETL (VK Ads, QTickets → ClickHouse)')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('run')
+    .description(`run one job over its window and record it in meta.etl_runs (jobs: ${JOB_LIST})`)
+    .argument('<job>', 'job identifier')
+    .option('--from <date>', 'first MSK day, YYYY-MM-DD (default: 3 days before yesterday)')
+    .option('--to <date>', 'last MSK day, YYYY-MM-DD (default: yesterday)')
+    .addOption(new Option('--trigger <trigger>', 'what started the run').choices(['cli', 'schedule', 'ci']))
+    .option('--actor <name>', 'who started it (default: $GITHUB_ACTOR or $USER)')
+    .action(async (job: string, opts: { from?: string; to?: string; trigger?: string; actor?: string }) =>
+      setExit(await runCommand(ctx, job, opts)),
+    );
+
+  program
+    .command('backfill')
+    .description('run the fetch and build jobs over a range in chunks, with progress; one backfill_all parent run')
+    .requiredOption('--from <date>', 'first MSK day, YYYY-MM-DD')
+    .requiredOption('--to <date>', 'last MSK day, YYYY-MM-DD')
+    .option('--jobs <list>', `comma-separated subset of ${STEP_JOBS.join(',')} (default: all four)`)
+    .option('--chunk-days <n>', 'days per step (default: ETL_BACKFILL_CHUNK_DAYS, 7)')
+    .option('--dry-run', 'show the steps and the rows they would replace, run nothing')
+    .addOption(new Option('--trigger <trigger>', 'what started the run').choices(['cli', 'schedule', 'ci']))
+    .option('--actor <name>', 'who started it')
+    .action(
+      async (opts: {
+        from: string;
+        to: string;
+        jobs?: string;
+        chunkDays?: string;
+        dryRun?: boolean;
+        trigger?: string;
+        actor?: string;
+      }) => setExit(await backfillCommand(ctx, opts)),
+    );
+
+  program
+    .command('history')
+    .description('the latest runs from meta.etl_runs, newest first')
+    .option('--job <job>', 'only this job')
+    .option('--limit <n>', 'how many runs (1-1000)', '20')
+    .option('--json', 'print JSON lines instead of a table')
+    .action(async (opts: { job?: string; limit: string; json?: boolean }) => setExit(await historyCommand(ctx, opts)));
+
+  program
+    .command('migrate')
+    .description('apply pending schema migrations (sql/migrations); re-running is a no-op')
+    .action(async () => setExit(await migrateCommand(ctx)));
+
+  program
+    .command('demo')
+    .description(
+      'newcomer demo: embedded ClickHouse under ./data/demo, local sandbox VK Ads and QTickets servers, a backfill with progress, then history and mart totals',
+    )
+    .option('--days <n>', 'days to backfill, up to yesterday', '30')
+    .action(async (opts: { days: string }) => setExit(await demoCommand(ctx, opts)));
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error: unknown) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0
+        ? ExitCode.ok
+        : ExitCode.usage;
+    }
+    return reportError(error, io, cachedConfig);
+  }
+}
+
+function reportError(error: unknown, io: CliIo, config: Config | undefined): number {
+  if (error instanceof EtlError) {
+    io.stderr.write(`etl: ${error.message}\n`);
+  } else {
+    io.stderr.write(`etl: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (config?.logLevel === 'debug' || config?.logLevel === 'trace') {
+      io.stderr.write(`${error instanceof Error ? (error.stack ?? '') : ''}\n`);
+    }
+  }
+  return exitCodeOf(error);
+}

@@ -1,0 +1,77 @@
+/**
+ * The run registry `meta.etl_runs`: writing finished runs and reading the history.
+ */
+import type { DbClient } from '../clickhouse/db.js';
+import { toRunRow, type RunRecord, type Trigger } from './runRecord.js';
+
+/** Appends a finished run. @throws DatabaseError when ClickHouse refuses or cannot be reached. */
+export async function writeRun(db: DbClient, record: RunRecord): Promise<void> {
+  await db.insert('meta.etl_runs', [toRunRow(record)]);
+}
+
+/** Of `runIds`, those already present in `meta.etl_runs`. */
+export async function existingRunIds(db: DbClient, runIds: string[]): Promise<Set<string>> {
+  if (runIds.length === 0) return new Set();
+  const rows = await db.query<{ run_id: string }>(
+    'SELECT toString(run_id) AS run_id FROM meta.etl_runs WHERE run_id IN {ids:Array(UUID)}',
+    { ids: runIds },
+  );
+  return new Set(rows.map((r) => r.run_id));
+}
+
+interface RunRowOut {
+  job: string;
+  run_id: string;
+  started_at: string;
+  finished_at: string;
+  status: string;
+  rows_written: string;
+  rows_read: string;
+  err_msg: string;
+  from_date: string;
+  to_date: string;
+  host: string;
+  version_tag: string;
+  trigger: string;
+  actor: string;
+  parent_run_id: string | null;
+  duration_ms: string;
+  pid: number;
+}
+
+/**
+ * The latest runs, newest first.
+ * @param filter.job only this job; `limit` rows at most (default 20).
+ */
+export async function listRuns(db: DbClient, filter: { job?: string | undefined; limit?: number }): Promise<RunRecord[]> {
+  const rows = await db.query<RunRowOut>(
+    `SELECT job, toString(run_id) AS run_id, toUnixTimestamp(started_at) AS started_at,
+            toUnixTimestamp(finished_at) AS finished_at, status, rows_written, rows_read, err_msg,
+            toString(from_date) AS from_date, toString(to_date) AS to_date, host, version_tag, trigger, actor,
+            toString(parent_run_id) AS parent_run_id, duration_ms, pid
+     FROM meta.etl_runs
+     WHERE {job:String} = '' OR job = {job:String}
+     ORDER BY started_at DESC, finished_at DESC
+     LIMIT {limit:UInt32}`,
+    { job: filter.job ?? '', limit: filter.limit ?? 20 },
+  );
+  return rows.map((r) => ({
+    job: r.job,
+    runId: r.run_id,
+    startedAt: Number(r.started_at),
+    finishedAt: Number(r.finished_at),
+    status: r.status === 'ok' ? 'ok' : 'error',
+    rowsWritten: Number(r.rows_written),
+    rowsRead: Number(r.rows_read),
+    errMsg: r.err_msg,
+    fromDate: r.from_date,
+    toDate: r.to_date,
+    host: r.host,
+    versionTag: r.version_tag,
+    trigger: r.trigger as Trigger,
+    actor: r.actor,
+    parentRunId: r.parent_run_id,
+    durationMs: Number(r.duration_ms),
+    pid: Number(r.pid),
+  }));
+}
