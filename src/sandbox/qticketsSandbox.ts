@@ -125,7 +125,7 @@ export interface QticketsSandbox {
   faults: QticketsFaults;
   /** Every request received, oldest first (the last 10 000). */
   stats: { requests: QticketsRecordedRequest[] };
-  /** Stops listening and drops open connections. */
+  /** Stops listening and drops open connections; calling it again does nothing. */
   close(): Promise<void>;
 }
 
@@ -223,7 +223,8 @@ function generatedSource(
 
   function eventObject(eventId: number, asOf: number): Record<string, unknown> | undefined {
     const slot = eventSlotOf(eventId);
-    if (slot === undefined) return undefined;
+    // Events exist from three weeks before their season; later seasons are not created yet.
+    if (slot === undefined || slot.season > seasonOfDay(mskDayOfUnix(asOf) + 21)) return undefined;
     const plan = eventPlan(seed, slot.season, slot.slot);
     if (plan.createdUnix > asOf) return undefined;
     let rendered = events.get(eventId);
@@ -264,8 +265,8 @@ function generatedSource(
     },
     orderById(id) {
       const d = dayOfOrderId(id);
-      if (d < 0) return undefined;
       const asOf = nowUnix();
+      if (d < 0 || d > mskDayOfUnix(asOf)) return undefined;
       return visibleOrders(d, asOf).find((o) => o.id === id);
     },
     events() {
@@ -496,6 +497,7 @@ export async function startQticketsSandbox(options: QticketsSandboxOptions = {})
       new Promise<void>((resolve, reject) => {
         for (const timer of timers) clearTimeout(timer);
         timers.clear();
+        if (!server.listening) return resolve();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),

@@ -10,6 +10,12 @@ import { z } from 'zod';
 import { isoInstantToUnix } from '../../time/dates.js';
 import { localizedText, phpAssoc, phpFlag, utmTags } from './polymorphism.js';
 
+/**
+ * A field read leniently through `normalise`; an absent key is passed as undefined (zod 4 treats a
+ * bare `unknown().transform()` key as required).
+ */
+const lenient = <T>(normalise: (value: unknown) => T) => z.unknown().optional().transform(normalise);
+
 /** A numeric id; numeric strings are accepted too. */
 const id = z.union([z.int().nonnegative(), z.string().regex(/^\d+$/).transform(Number)]);
 
@@ -93,10 +99,10 @@ export const orderSchema = z.object({
     .optional()
     .transform((v) => v ?? ''),
   price: rub,
-  utm: z.unknown().transform(utmTags),
-  custom: z.unknown().transform(phpAssoc),
-  fields: z.unknown().transform(phpAssoc),
-  integrations: z.unknown().transform(phpAssoc),
+  utm: lenient(utmTags),
+  custom: lenient(phpAssoc),
+  fields: lenient(phpAssoc),
+  integrations: lenient(phpAssoc),
   baskets: z.array(basketSchema),
   deleted_at: optionalInstantUnix,
 });
@@ -110,10 +116,10 @@ const showSchema = z.object({
 /** An event as the ETL reads it (`GET /events` list item, `GET /events/{id}` data). */
 export const eventSchema = z.object({
   id,
-  name: z.unknown().transform(localizedText),
+  name: lenient(localizedText),
   is_active: flag.optional(),
   city: z
-    .object({ name: z.unknown().transform(localizedText) })
+    .object({ name: lenient(localizedText) })
     .nullable()
     .optional()
     .transform((c) => c ?? null),
@@ -147,7 +153,7 @@ export const errorBodySchema = z.object({
   error: z.string().optional(),
   status: z.number().optional(),
   code: z.string().optional(),
-  info: z.unknown().transform(phpAssoc),
+  info: lenient(phpAssoc),
 });
 
 /** A parsed order: money as 2-digit decimal strings (rubles), instants as unix seconds. */
