@@ -12,14 +12,7 @@
  * Baskets: ~1.5% of paid tickets cancelled 1–3 days later, ~3.5% refunded 1–6 days later.
  * Order ids are `1_000_000 + day * 100 + n` (day 0 = 2000-01-01), so they grow with time.
  */
-import {
-  eventPlan,
-  SELLING_SLOTS,
-  SANDBOX_CITIES,
-  seasonOfDay,
-  showIdOf,
-  showStartUnix,
-} from './qticketsCatalog.js';
+import { eventPlan, SELLING_SLOTS, seasonOfDay, showIdOf, showStartUnix } from './qticketsCatalog.js';
 import type { EventPlan } from './qticketsCatalog.js';
 import { dayNumberOf, hashSeed, mskIso, mskMidnightUnix, Rng, weekdayOf } from './qticketsRandom.js';
 
@@ -419,6 +412,3 @@ export function renderOrder(order: PlannedOrder, asOfUnix: number): Record<strin
     deleted_at: orderDeleted ? mskIso(order.deletedUnix as number) : null,
   };
 }
-
-/** Cities of the catalogue, for callers that want to list them (e.g. the demo's city aliases). */
-export const SANDBOX_CITY_NAMES: readonly string[] = SANDBOX_CITIES.map((c) => c.name);

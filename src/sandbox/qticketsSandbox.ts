@@ -132,8 +132,8 @@ export interface QticketsSandbox {
 const MAX_RECORDED_REQUESTS = 10_000;
 /** Most days one `GET /orders` will generate (about ten years). */
 const MAX_GENERATED_DAYS = 3_700;
-/** Days of generated orders kept in memory. */
-const DAY_CACHE_SIZE = 2_000;
+/** Days of generated orders kept in memory (~12 orders, ~50 KB a day): a 400-day demo twice over. */
+const DAY_CACHE_SIZE = 800;
 /** Filtered lists kept for paging (per query and clock second). */
 const LIST_CACHE_SIZE = 8;
 const MAX_BODY_BYTES = 5 * 1024 * 1024;

@@ -134,8 +134,10 @@ export function createQticketsClient(options: QticketsClientOptions): QticketsSo
         UPSTREAM,
         status,
         errorBody(response)?.code,
-        `QTickets refused the token (HTTP ${status}) on ${what}: check QTICKETS_TOKEN (the organizer's ` +
-          `REST API token from "Настройки – Основное") and that QTICKETS_API_URL (${base}) is the REST v1 root.`,
+        scrub(
+          `QTickets refused the token (HTTP ${status}) on ${what}: check QTICKETS_TOKEN (the organizer's ` +
+            `REST API token from "Настройки – Основное") and that QTICKETS_API_URL (${base}) is the REST v1 root.`,
+        ),
       );
     }
     if (status === 404 && allow404) return { found: false };

@@ -34,17 +34,12 @@ export class EventCatalog implements EventLookup {
     return this.#events.has(eventId);
   }
 
-  /** Number of events known by name (unknown ones not counted). */
-  get size(): number {
-    let n = 0;
-    for (const e of this.#events.values()) if (e !== null) n++;
-    return n;
-  }
-
+  /** Name and city of a listed or fetched event; undefined when unknown (404) or never seen. */
   event(eventId: number): { name: string; cityName: string } | undefined {
     return this.#events.get(eventId) ?? undefined;
   }
 
+  /** Business date of the show's `start_date`; null when the show or its start is unknown. */
   showDate(showId: number): IsoDate | null {
     const start = this.#showStarts.get(showId);
     return start === undefined || start === null ? null : this.dates.dateOf(start);
