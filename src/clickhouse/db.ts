@@ -11,7 +11,7 @@
  *   DateTimes as unix seconds), never concatenated into SQL;
  * - errors mapped by ClickHouse's numeric `code`, never by message text.
  */
-import { readFileSync, mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { readFileSync, mkdirSync, writeFileSync, rmSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
@@ -127,7 +127,8 @@ function wrap(client: ClickHouseClient, label: string): DbClient {
   };
 }
 
-interface OwnerRecord {
+/** Who opened an embedded data directory (written beside it as `<dir>.owner.json`). */
+export interface OwnerRecord {
   pid: number;
   owner: string;
   startedAt: string;
@@ -145,11 +146,48 @@ function readOwner(dataDir: string): OwnerRecord | undefined {
   }
 }
 
-function isLockError(error: unknown): boolean {
-  if (clickhouseCode(error) === ChCode.cannotOpenFile) return true;
-  const text = error instanceof Error ? `${error.message} ${String((error.cause as Error | undefined)?.message)}` : '';
-  // chdb reports the flock failure as a connection error wrapping ClickHouse code 76.
-  return /Code: 76\b|Cannot lock file/.test(text);
+/**
+ * The process that holds the embedded directory's lock (ClickHouse locks `<dir>/status`), if it
+ * is another live process. Read from /proc/locks (Linux), which names the real holder even when
+ * it is not zakaz-etl; elsewhere from the owner file this module writes.
+ */
+export function embeddedLockHolder(dataDir: string): { pid: number; owner: OwnerRecord | undefined } | undefined {
+  const status = path.join(dataDir, 'status');
+  let inode: number;
+  try {
+    inode = statSync(status).ino;
+  } catch {
+    return undefined;
+  }
+  const owner = readOwner(dataDir);
+  let locks: string | undefined;
+  try {
+    locks = readFileSync('/proc/locks', 'utf8');
+  } catch {
+    locks = undefined;
+  }
+  if (locks !== undefined) {
+    for (const line of locks.split('\n')) {
+      const m = /^\d+:\s+(?:->\s+)?\S+\s+\S+\s+\S+\s+(\d+)\s+[0-9a-f]+:[0-9a-f]+:(\d+)\s/.exec(line);
+      if (m && Number(m[2]) === inode) {
+        const pid = Number(m[1]);
+        if (pid === process.pid) return undefined;
+        return { pid, owner: owner?.pid === pid ? owner : undefined };
+      }
+    }
+    return undefined;
+  }
+  if (owner && owner.pid !== process.pid && ownerAlive(owner.pid)) return { pid: owner.pid, owner };
+  return undefined;
+}
+
+function ownerAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error: unknown) {
+    return (error as { code?: string }).code === 'EPERM';
+  }
 }
 
 async function openEmbedded(options: OpenDatabaseOptions): Promise<Db> {
@@ -163,55 +201,59 @@ async function openEmbedded(options: OpenDatabaseOptions): Promise<Db> {
   // chdb builds on its own copy of the client's connection types; the runtime contract is the same.
   const connect = (): ChConnection => createChdbConnection({ path: dataDir }) as unknown as ChConnection;
   const deadline = now() + config.clickhouse.lockWaitMs;
+  const busy = (holder: { pid: number; owner: OwnerRecord | undefined } | undefined, cause?: unknown) => {
+    const who = holder
+      ? holder.owner
+        ? `process ${holder.pid} ("${holder.owner.owner}", since ${holder.owner.startedAt})`
+        : `process ${holder.pid}`
+      : 'another process';
+    return new DatabaseBusyError(
+      `The embedded ClickHouse data directory ${dataDir} is in use by ${who}; waited ${(config.clickhouse.lockWaitMs / 1000).toFixed(1)} s. ` +
+        `Only one process may open it: use the chat bot's commands while the bot runs, wait for that process or stop it, ` +
+        `or point CLICKHOUSE_URL at a ClickHouse server.`,
+      { cause },
+    );
+  };
   let announced = false;
   for (;;) {
-    try {
-      const main = createClient({
-        connection: connect(),
-        clickhouse_settings: pinnedSettings(config.timezone),
-      });
-      const control = createClient({
-        connection: connect(),
-        clickhouse_settings: pinnedSettings(config.timezone),
-      });
-      const record: OwnerRecord = { pid: process.pid, owner: options.owner, startedAt: new Date(now()).toISOString() };
-      writeFileSync(ownerFile(dataDir), JSON.stringify(record));
-      const mainDb = wrap(main, 'embedded');
-      return {
-        ...mainDb,
-        mode: 'embedded',
-        cluster: undefined,
-        control: wrap(control, 'embedded'),
-        async close() {
-          await control.close();
-          await main.close();
-          if (readOwner(dataDir)?.pid === process.pid) rmSync(ownerFile(dataDir), { force: true });
-        },
-      };
-    } catch (error: unknown) {
-      if (!isLockError(error)) {
-        throw new DatabaseError(
-          `cannot open the embedded ClickHouse in ${dataDir}: ${error instanceof Error ? error.message : String(error)}`,
-          clickhouseCode(error),
-          { cause: error },
-        );
+    // Checked first so that chdb is not asked to open a directory we know is held (it prints
+    // its own "Cannot lock file" line to stderr when it fails).
+    const holder = embeddedLockHolder(dataDir);
+    if (holder === undefined) {
+      try {
+        const main = createClient({ connection: connect(), clickhouse_settings: pinnedSettings(config.timezone) });
+        const control = createClient({ connection: connect(), clickhouse_settings: pinnedSettings(config.timezone) });
+        const record: OwnerRecord = { pid: process.pid, owner: options.owner, startedAt: new Date(now()).toISOString() };
+        writeFileSync(ownerFile(dataDir), JSON.stringify(record));
+        const mainDb = wrap(main, 'embedded');
+        return {
+          ...mainDb,
+          mode: 'embedded',
+          cluster: undefined,
+          control: wrap(control, 'embedded'),
+          async close() {
+            await control.close();
+            await main.close();
+            if (readOwner(dataDir)?.pid === process.pid) rmSync(ownerFile(dataDir), { force: true });
+          },
+        };
+      } catch (error: unknown) {
+        // Lost a race for the lock: another process opened it between the check and the open.
+        if (embeddedLockHolder(dataDir) === undefined) {
+          throw new DatabaseError(
+            `cannot open the embedded ClickHouse in ${dataDir}: ${error instanceof Error ? error.message : String(error)}`,
+            clickhouseCode(error),
+            { cause: error },
+          );
+        }
       }
-      if (now() >= deadline) {
-        const owner = readOwner(dataDir);
-        const who = owner ? `process ${owner.pid} ("${owner.owner}", since ${owner.startedAt})` : 'another process';
-        throw new DatabaseBusyError(
-          `The embedded ClickHouse data directory ${dataDir} is in use by ${who}; waited ${Math.round(config.clickhouse.lockWaitMs / 1000)} s. ` +
-            `Only one process may open it: use the chat bot's commands while the bot runs, stop that process, ` +
-            `or point CLICKHOUSE_URL at a ClickHouse server.`,
-          { cause: error },
-        );
-      }
-      if (!announced) {
-        logger.info({ dataDir, owner: readOwner(dataDir) }, 'embedded ClickHouse is busy, waiting for it');
-        announced = true;
-      }
-      await sleep(Math.min(250, Math.max(0, deadline - now())));
     }
+    if (now() >= deadline) throw busy(holder ?? embeddedLockHolder(dataDir));
+    if (!announced) {
+      logger.info({ dataDir, holderPid: holder?.pid }, 'embedded ClickHouse is busy, waiting for it');
+      announced = true;
+    }
+    await sleep(Math.min(250, Math.max(0, deadline - now())));
   }
 }
 

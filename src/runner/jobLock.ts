@@ -4,12 +4,13 @@
  * every `updateMs`; a lock not refreshed for `staleMs` (its process was killed) is taken over.
  * Beside it, `<job>.owner.json` says who holds it, for the "already running" message.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { Logger } from 'pino';
 import { JobBusyError } from '../errors.js';
 import { formatInstant } from '../time/dates.js';
+import { pidAlive } from './recovery.js';
 
 /** How long a lock whose holder stopped refreshing it stays valid, ms (proper-lockfile minimum 2000). */
 export const LOCK_STALE_MS = 10_000;
@@ -30,6 +31,15 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
+function readOwner(file: string): LockOwner | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as LockOwner;
+  } catch {
+    // Missing: the holder is between taking the lock and writing the file.
+    return undefined;
+  }
+}
+
 function paths(stateDir: string, job: string) {
   const dir = path.join(stateDir, 'locks');
   return { dir, target: path.join(dir, `${job}.lock`), owner: path.join(dir, `${job}.owner.json`) };
@@ -46,7 +56,7 @@ export async function acquireJobLock(options: {
   timezone: string;
   waitMs: number;
   logger: Logger;
-}): Promise<HeldLock> {
+}, takenOver = false): Promise<HeldLock> {
   const p = paths(options.stateDir, options.job);
   mkdirSync(p.dir, { recursive: true });
   let release: () => Promise<void>;
@@ -64,17 +74,24 @@ export async function acquireJobLock(options: {
       },
     });
   } catch (error: unknown) {
-    if ((error as { code?: string }).code === 'ELOCKED') {
-      let detail = 'in another process';
-      try {
-        const o = JSON.parse(readFileSync(p.owner, 'utf8')) as LockOwner;
-        detail = `(pid ${o.pid} on ${o.host}, trigger ${o.trigger}, run ${o.runId}, started ${formatInstant(o.startedAt, options.timezone)})`;
-      } catch {
-        // Owner file missing: the holder is between taking the lock and writing it.
+    if ((error as { code?: string }).code !== 'ELOCKED') throw error;
+    const owner = readOwner(p.owner);
+    // A holder on this host whose process is gone (killed) cannot refresh its lock; rather than
+    // refusing runs until the lock goes stale, take it over now. The owner is read again right
+    // before, so a process that has just taken the lock over is not robbed of it.
+    if (!takenOver && owner && owner.host === options.owner.host && !pidAlive(owner.pid)) {
+      const again = readOwner(p.owner);
+      if (again?.pid === owner.pid) {
+        // proper-lockfile only unlocks its own locks; its lock is the directory `<target>.lock`.
+        rmSync(`${p.target}.lock`, { recursive: true, force: true });
+        options.logger.warn({ job: options.job, deadPid: owner.pid }, 'took over the lock of a killed run');
+        return acquireJobLock({ ...options }, true);
       }
-      throw new JobBusyError(options.job, detail);
     }
-    throw error;
+    const detail = owner
+      ? `(pid ${owner.pid} on ${owner.host}, trigger ${owner.trigger}${owner.runId ? `, run ${owner.runId}` : ''}, started ${formatInstant(owner.startedAt, options.timezone)})`
+      : 'in another process';
+    throw new JobBusyError(options.job, detail);
   }
   writeFileSync(p.owner, JSON.stringify(options.owner));
   let released = false;
