@@ -16,7 +16,11 @@ export interface BackfillStep {
 }
 
 /** The steps a backfill of `window` runs, in order (used for `--dry-run` and the chat preview). */
-export function planBackfill(window: DateWindow, jobs: readonly StepJobName[], chunkDays: number): BackfillStep[] {
+export function planBackfill(
+  window: DateWindow,
+  jobs: readonly StepJobName[],
+  chunkDays: number,
+): BackfillStep[] {
   const ordered = STEP_JOBS.filter((j) => jobs.includes(j));
   return chunkWindow(window, chunkDays).flatMap((chunk) => ordered.map((job) => ({ job, window: chunk })));
 }
@@ -25,7 +29,9 @@ export const backfillAll: Job = {
   name: 'backfill_all',
   summary: 'runs vk_fetch, qtickets_fetch, build_dm_vk, build_dm_sales over a range in chunks',
   missingConfig: (config, backfill) => [
-    ...(backfill.jobs.includes('vk_fetch') && !config.vkAds.clientId ? ['VK_ADS_CLIENT_ID: required by vk_fetch'] : []),
+    ...(backfill.jobs.includes('vk_fetch') && !config.vkAds.clientId
+      ? ['VK_ADS_CLIENT_ID: required by vk_fetch']
+      : []),
     ...(backfill.jobs.includes('vk_fetch') && !config.vkAds.clientSecret
       ? ['VK_ADS_CLIENT_SECRET: required by vk_fetch']
       : []),

@@ -5,7 +5,8 @@ import type { Job } from '../src/runner/job.js';
 
 export const buildDmSales: Job = {
   name: 'build_dm_sales',
-  summary: 'zakaz.stg_qtickets_sales → zakaz.dm_sales_daily (tickets, revenue, refunds per MSK day, city and event)',
+  summary:
+    'zakaz.stg_qtickets_sales → zakaz.dm_sales_daily (tickets, revenue, refunds per MSK day, city and event)',
   missingConfig: () => [],
   run: (ctx) =>
     buildMart(ctx, DM_SALES_DAILY, 'build_dm_sales_daily.sql', {

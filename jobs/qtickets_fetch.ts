@@ -14,7 +14,9 @@ export const qticketsFetch: Job = {
   name: 'qtickets_fetch',
   summary: 'QTickets REST v1 orders paid in the window → zakaz.stg_qtickets_sales (one row per ticket line)',
   missingConfig: (config) =>
-    config.qtickets.token ? [] : ['QTICKETS_TOKEN: required by qtickets_fetch (QTickets → Settings → Main → API token)'],
+    config.qtickets.token
+      ? []
+      : ['QTICKETS_TOKEN: required by qtickets_fetch (QTickets → Settings → Main → API token)'],
   async run(ctx) {
     const resolveCity = createCityResolver(await loadCityAliases(ctx.db));
     const source = ctx.sources.qtickets();

@@ -14,7 +14,9 @@ export const vkFetch: Job = {
   name: 'vk_fetch',
   summary: 'VK Ads API v2 daily banner statistics → zakaz.stg_vk_ads_daily',
   missingConfig: (config) => [
-    ...(config.vkAds.clientId ? [] : ['VK_ADS_CLIENT_ID: required by vk_fetch (VK Ads → Settings → API access)']),
+    ...(config.vkAds.clientId
+      ? []
+      : ['VK_ADS_CLIENT_ID: required by vk_fetch (VK Ads → Settings → API access)']),
     ...(config.vkAds.clientSecret ? [] : ['VK_ADS_CLIENT_SECRET: required by vk_fetch']),
   ],
   async run(ctx) {
@@ -49,7 +51,14 @@ export const vkFetch: Job = {
               utm_content: r.utmContent,
               utm_term: r.utmTerm,
               landing_url: r.landingUrl,
-              city: resolveCity([r.utmCampaign, r.utmContent, r.utmTerm, r.adGroupName, r.adPlanName, r.bannerName]),
+              city: resolveCity([
+                r.utmCampaign,
+                r.utmContent,
+                r.utmTerm,
+                r.adGroupName,
+                r.adPlanName,
+                r.bannerName,
+              ]),
               run_id: ctx.runId,
               loaded_at: loadedAt,
             })),

@@ -104,7 +104,9 @@ export class JobTimeoutError extends EtlError {
     readonly job: string,
     readonly timeoutMs: number,
   ) {
-    super(`${job} exceeded its timeout of ${(timeoutMs / 1000).toFixed(timeoutMs < 10_000 ? 1 : 0)} s and was aborted`);
+    super(
+      `${job} exceeded its timeout of ${(timeoutMs / 1000).toFixed(timeoutMs < 10_000 ? 1 : 0)} s and was aborted`,
+    );
   }
 }
 

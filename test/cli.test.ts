@@ -48,17 +48,31 @@ describe('etl CLI', () => {
   });
 
   it('run: exit 0 and a summary line; the run is in history with its trigger and actor', async () => {
-    const r = await runEtl(['run', 'qtickets_fetch', '--from', '2026-01-01', '--to', '2026-01-03', '--actor', 'ops'], env);
+    const r = await runEtl(
+      ['run', 'qtickets_fetch', '--from', '2026-01-01', '--to', '2026-01-03', '--actor', 'ops'],
+      env,
+    );
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/qtickets_fetch ok: window 2026-01-01..2026-01-03, \d+ rows read, \d+ rows written/);
+    expect(r.stdout).toMatch(
+      /qtickets_fetch ok: window 2026-01-01..2026-01-03, \d+ rows read, \d+ rows written/,
+    );
     const runs = await historyJson();
-    expect(runs[0]).toMatchObject({ job: 'qtickets_fetch', status: 'ok', trigger: 'cli', actor: 'ops', fromDate: '2026-01-01' });
+    expect(runs[0]).toMatchObject({
+      job: 'qtickets_fetch',
+      status: 'ok',
+      trigger: 'cli',
+      actor: 'ops',
+      fromDate: '2026-01-01',
+    });
   });
 
   it('an upstream failure: exit 1, a readable error, and no secret in output or logs', async () => {
     vk.faults.failAll = { status: 500, body: { error: { code: 'ERR_INTERNAL', message: 'Internal error' } } };
     try {
-      const r = await runEtl(['run', 'vk_fetch', '--from', '2026-01-01', '--to', '2026-01-02'], { ...env, LOG_LEVEL: 'trace' });
+      const r = await runEtl(['run', 'vk_fetch', '--from', '2026-01-01', '--to', '2026-01-02'], {
+        ...env,
+        LOG_LEVEL: 'trace',
+      });
       expect(r.code).toBe(1);
       expect(r.stdout).toMatch(/vk_fetch FAILED/);
       expect(r.stdout).toMatch(/HTTP 500/);
@@ -77,11 +91,20 @@ describe('etl CLI', () => {
       [['run', 'build_dm_sales', '--from', '2025-02-30'], /--from must be a real calendar date/],
       [['run', 'build_dm_sales', '--from', '2025-03-10', '--to', '2025-03-01'], /is after --to/],
       [['run', 'build_dm_sales', '--from', '2020-01-01', '--to', '2025-01-01'], /at most 366 are allowed/],
-      [['run', 'build_dm_sales', '--from', "2025-01-01'; DROP TABLE meta.etl_runs; --"], /real calendar date/],
+      [
+        ['run', 'build_dm_sales', '--from', "2025-01-01'; DROP TABLE meta.etl_runs; --"],
+        /real calendar date/,
+      ],
       [['run', 'build_dm_sales', '--to', '２０２５-01-01'], /real calendar date/],
       [['backfill', '--from', '2025-01-01'], /required option '--to/],
-      [['backfill', '--from', '2025-01-01', '--to', '2025-01-05', '--jobs', 'vk_fetch,bogus'], /unknown: bogus/],
-      [['backfill', '--from', '2025-01-01', '--to', '2025-01-05', '--chunk-days', '-3'], /--chunk-days must be/],
+      [
+        ['backfill', '--from', '2025-01-01', '--to', '2025-01-05', '--jobs', 'vk_fetch,bogus'],
+        /unknown: bogus/,
+      ],
+      [
+        ['backfill', '--from', '2025-01-01', '--to', '2025-01-05', '--chunk-days', '-3'],
+        /--chunk-days must be/,
+      ],
       [['history', '--limit', '0'], /--limit must be a whole number/],
       [['history', '--job', 'Москва'], /unknown job "Москва"/],
       [['frobnicate'], /unknown command/],
@@ -97,7 +120,12 @@ describe('etl CLI', () => {
   });
 
   it('bad configuration: exit 2 naming every bad variable', async () => {
-    const r = await runEtl(['history'], { ...env, ETL_TIMEZONE: 'Mars/Olympus', HTTP_RETRIES: 'many', CLICKHOUSE_URL: 'ftp://x' });
+    const r = await runEtl(['history'], {
+      ...env,
+      ETL_TIMEZONE: 'Mars/Olympus',
+      HTTP_RETRIES: 'many',
+      CLICKHOUSE_URL: 'ftp://x',
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/ETL_TIMEZONE: expected an IANA time zone/);
     expect(r.stderr).toMatch(/HTTP_RETRIES: expected a whole number/);
@@ -118,7 +146,9 @@ describe('etl CLI', () => {
     expect(codes).toEqual([0, 75]);
     const loser = a.code === 75 ? a : b;
     expect(loser.stderr).toMatch(/build_dm_sales is already running \(pid \d+/);
-    const runs = (await historyJson()).filter((r) => r.job === 'build_dm_sales' && r.fromDate === '2025-01-01');
+    const runs = (await historyJson()).filter(
+      (r) => r.job === 'build_dm_sales' && r.fromDate === '2025-01-01',
+    );
     expect(runs).toHaveLength(1);
     expect(runs[0]?.status).toBe('ok');
   });
@@ -142,18 +172,25 @@ describe('etl CLI', () => {
     expect(killed).toMatchObject({ status: 'error' });
     expect(String(killed?.errMsg)).toMatch(/^interrupted: process \d+ on .+ stopped without finishing/);
     // Closed once: later invocations do not add another row.
-    const again = (await historyJson()).filter((r) => r.job === 'qtickets_fetch' && r.fromDate === '2026-02-01');
+    const again = (await historyJson()).filter(
+      (r) => r.job === 'qtickets_fetch' && r.fromDate === '2026-02-01',
+    );
     expect(again).toHaveLength(1);
   });
 
   it('the embedded database held by another process: wait, then exit 75 naming the owner', async () => {
     qt.faults.delayMs = 30_000;
-    const child = spawnEtl(['run', 'qtickets_fetch', '--from', '2026-03-01', '--to', '2026-03-01'], { ...env, LOG_LEVEL: 'info' });
+    const child = spawnEtl(['run', 'qtickets_fetch', '--from', '2026-03-01', '--to', '2026-03-01'], {
+      ...env,
+      LOG_LEVEL: 'info',
+    });
     try {
       await waitForOutput(child, /"msg":"run started"/);
       const r = await runEtl(['history'], { ...env, CLICKHOUSE_LOCK_WAIT_MS: '500' });
       expect(r.code).toBe(75);
-      expect(r.stderr).toMatch(/^etl: The embedded ClickHouse data directory .+ is in use by process \d+ \("etl run qtickets_fetch"/);
+      expect(r.stderr).toMatch(
+        /^etl: The embedded ClickHouse data directory .+ is in use by process \d+ \("etl run qtickets_fetch"/,
+      );
       // One clear sentence: nothing from the engine, no stack.
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).not.toMatch(/\n\s+at /);

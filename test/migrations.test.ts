@@ -47,7 +47,11 @@ describe('migrations', () => {
     const [engine] = await db.query<{ engine: string; sorting_key: string; partition_key: string }>(
       "SELECT engine, sorting_key, partition_key FROM system.tables WHERE database = 'meta' AND name = 'etl_runs'",
     );
-    expect(engine).toEqual({ engine: 'MergeTree', sorting_key: 'started_at, job', partition_key: 'toYYYYMM(started_at)' });
+    expect(engine).toEqual({
+      engine: 'MergeTree',
+      sorting_key: 'started_at, job',
+      partition_key: 'toYYYYMM(started_at)',
+    });
   });
 
   it('runs the runbook queries unchanged', async () => {
@@ -80,7 +84,8 @@ describe('migrations', () => {
   });
 
   it('renders cluster DDL with ON CLUSTER and Replicated engines', () => {
-    const sql = 'CREATE TABLE t {{ON_CLUSTER}} (a UInt8) ENGINE = {{ENGINE:ReplacingMergeTree}}(v) -- {{TIMEZONE}}';
+    const sql =
+      'CREATE TABLE t {{ON_CLUSTER}} (a UInt8) ENGINE = {{ENGINE:ReplacingMergeTree}}(v) -- {{TIMEZONE}}';
     expect(renderSql(sql, { cluster: 'zakaz', timezone: 'Europe/Moscow' })).toBe(
       "CREATE TABLE t ON CLUSTER 'zakaz' (a UInt8) ENGINE = ReplicatedReplacingMergeTree(v) -- Europe/Moscow",
     );

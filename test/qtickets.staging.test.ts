@@ -9,7 +9,11 @@ import { startSandboxApp, type SandboxApp } from './helpers/app.js';
 import { tempDir } from './helpers/env.js';
 
 const load = (name: string) =>
-  (JSON.parse(readFileSync(new URL(`./fixtures/qtickets/${name}`, import.meta.url), 'utf8')) as { data: unknown[] }).data;
+  (
+    JSON.parse(readFileSync(new URL(`./fixtures/qtickets/${name}`, import.meta.url), 'utf8')) as {
+      data: unknown[];
+    }
+  ).data;
 
 // MSK payment date → [paid orders, live lines, tickets, revenue in rubles] (fixtures README).
 const EXPECTED: Record<string, [number, number, number, number]> = {
@@ -50,7 +54,13 @@ describe('recorded QTickets responses into staging and the sales mart', () => {
     expect(record.status).toBe('ok');
     // The server filters payed = 1 (the 10 unpaid orders never arrive); the client re-checks locally.
     expect(record.rowsRead).toBe(40);
-    const rows = await s.app.db.query<{ d: string; orders: string; lines: string; tickets: string; revenue: string }>(
+    const rows = await s.app.db.query<{
+      d: string;
+      orders: string;
+      lines: string;
+      tickets: string;
+      revenue: string;
+    }>(
       `SELECT toString(sale_date) AS d, uniqExact(order_id) AS orders, count() AS lines, sum(quantity) AS tickets,
               toString(sum(price)) AS revenue
        FROM zakaz.stg_qtickets_sales WHERE status = 'live' GROUP BY sale_date ORDER BY sale_date`,
@@ -65,7 +75,14 @@ describe('recorded QTickets responses into staging and the sales mart', () => {
               any(event_name) AS event
        FROM zakaz.stg_qtickets_sales`,
     );
-    expect(totals).toMatchObject({ orders: '40', live: '118', revenue: '11397', refunded: '0', cities: '1', any_city: 'Томск' });
+    expect(totals).toMatchObject({
+      orders: '40',
+      live: '118',
+      revenue: '11397',
+      refunded: '0',
+      cities: '1',
+      any_city: 'Томск',
+    });
     expect(totals?.event).toMatch(/Корпорация Кубиков/);
     // Unpaid orders (their 21 deleted baskets) are not staged at all.
     expect(Number(totals?.lines)).toBe(118);
@@ -74,14 +91,20 @@ describe('recorded QTickets responses into staging and the sales mart', () => {
   it('builds the sales mart with the same figures', async () => {
     const record = await s.app.runner.run({ job: 'build_dm_sales', window, trigger: 'cli' });
     expect(record.status).toBe('ok');
-    const rows = await s.app.db.query<{ d: string; orders: string; tickets: string; revenue: string; net: string }>(
+    const rows = await s.app.db.query<{
+      d: string;
+      orders: string;
+      tickets: string;
+      revenue: string;
+      net: string;
+    }>(
       `SELECT toString(sale_date) AS d, sum(orders) AS orders, sum(tickets_sold) AS tickets,
               toString(sum(revenue)) AS revenue, toString(sum(net_revenue)) AS net
        FROM zakaz.dm_sales_daily GROUP BY sale_date ORDER BY sale_date`,
     );
-    expect(Object.fromEntries(rows.map((r) => [r.d, [Number(r.orders), Number(r.tickets), Number(r.revenue)]]))).toEqual(
-      Object.fromEntries(Object.entries(EXPECTED).map(([d, [o, , t, rev]]) => [d, [o, t, rev]])),
-    );
+    expect(
+      Object.fromEntries(rows.map((r) => [r.d, [Number(r.orders), Number(r.tickets), Number(r.revenue)]])),
+    ).toEqual(Object.fromEntries(Object.entries(EXPECTED).map(([d, [o, , t, rev]]) => [d, [o, t, rev]])));
     expect(rows.every((r) => r.revenue === r.net)).toBe(true);
   });
 });

@@ -25,7 +25,11 @@ afterAll(async () => {
   await s.close();
 });
 
-async function contents(db: DbClient, table: string, exclude = ['run_id', 'loaded_at', 'built_at']): Promise<string[]> {
+async function contents(
+  db: DbClient,
+  table: string,
+  exclude = ['run_id', 'loaded_at', 'built_at'],
+): Promise<string[]> {
   const cols = (
     await db.query<{ name: string }>(
       'SELECT name FROM system.columns WHERE database = {d:String} AND table = {t:String} ORDER BY position',
@@ -34,7 +38,9 @@ async function contents(db: DbClient, table: string, exclude = ['run_id', 'loade
   )
     .map((c) => c.name)
     .filter((c) => !exclude.includes(c));
-  const rows = await db.query<Record<string, unknown>>(`SELECT ${cols.join(', ')} FROM ${table} ORDER BY ${cols.join(', ')}`);
+  const rows = await db.query<Record<string, unknown>>(
+    `SELECT ${cols.join(', ')} FROM ${table} ORDER BY ${cols.join(', ')}`,
+  );
   return rows.map((r) => JSON.stringify(r));
 }
 
@@ -98,7 +104,10 @@ describe('runner with the sandbox upstreams', () => {
   });
 
   it('ends error with a readable err_msg and no secret when the upstream keeps failing', async () => {
-    s.vk.faults.failAll = { status: 503, body: { error: { code: 'ERR_INTERNAL', message: 'Internal error' } } };
+    s.vk.faults.failAll = {
+      status: 503,
+      body: { error: { code: 'ERR_INTERNAL', message: 'Internal error' } },
+    };
     try {
       const record = await s.app.runner.run({ job: 'vk_fetch', window, trigger: 'cli' });
       expect(record.status).toBe('error');
@@ -132,11 +141,18 @@ describe('runner with the sandbox upstreams', () => {
   });
 
   it('replaces exactly its window: running every job twice leaves identical contents', async () => {
-    const tables = ['zakaz.stg_vk_ads_daily', 'zakaz.stg_qtickets_sales', 'zakaz.dm_vk_ads_daily', 'zakaz.dm_sales_daily'];
+    const tables = [
+      'zakaz.stg_vk_ads_daily',
+      'zakaz.stg_qtickets_sales',
+      'zakaz.dm_vk_ads_daily',
+      'zakaz.dm_sales_daily',
+    ];
     const jobs = ['vk_fetch', 'qtickets_fetch', 'build_dm_vk', 'build_dm_sales'] as const;
-    for (const job of jobs) expect((await s.app.runner.run({ job, window, trigger: 'cli' })).status).toBe('ok');
+    for (const job of jobs)
+      expect((await s.app.runner.run({ job, window, trigger: 'cli' })).status).toBe('ok');
     const first = await Promise.all(tables.map((t) => contents(s.app.db, t)));
-    for (const job of jobs) expect((await s.app.runner.run({ job, window, trigger: 'cli' })).status).toBe('ok');
+    for (const job of jobs)
+      expect((await s.app.runner.run({ job, window, trigger: 'cli' })).status).toBe('ok');
     const second = await Promise.all(tables.map((t) => contents(s.app.db, t)));
     expect(second).toEqual(first);
     for (const rows of first) expect(rows.length).toBeGreaterThan(0);
@@ -178,7 +194,9 @@ describe('runner with the sandbox upstreams', () => {
       const countBefore = (await listRuns(s.app.db, { limit: 1000 })).length;
       const first = s.app.runner.run({ job: 'vk_fetch', window, trigger: 'cli' });
       await new Promise((r) => setTimeout(r, 100));
-      await expect(s.app.runner.run({ job: 'vk_fetch', window, trigger: 'schedule' })).rejects.toBeInstanceOf(JobBusyError);
+      await expect(s.app.runner.run({ job: 'vk_fetch', window, trigger: 'schedule' })).rejects.toBeInstanceOf(
+        JobBusyError,
+      );
       expect((await first).status).toBe('ok');
       expect((await listRuns(s.app.db, { limit: 1000 })).length).toBe(countBefore + 1);
     } finally {
@@ -215,14 +233,22 @@ describe('runner with the sandbox upstreams', () => {
           : s.app.db.control.insert(table, rows, sig),
     };
     const db: Db = { ...s.app.db, control: failingControl };
-    const runner = createRunner({ config: s.config, db, sources: createSources(s.config, silentLogger), logger: silentLogger, versionTag: 'test' });
+    const runner = createRunner({
+      config: s.config,
+      db,
+      sources: createSources(s.config, silentLogger),
+      logger: silentLogger,
+      versionTag: 'test',
+    });
     const record = await runner.run({ job: 'build_dm_vk', window, trigger: 'cli' });
     expect(record.status).toBe('ok');
     expect(readSpool(s.config.dataDir).records.map((r) => r.record.runId)).toEqual([record.runId]);
     const find = () =>
       s.app.db.query('SELECT 1 FROM meta.etl_runs WHERE run_id = {id:UUID}', { id: record.runId });
     expect(await find()).toHaveLength(0);
-    expect((await flushSpool(s.app.db, s.config.dataDir, silentLogger)).map((r) => r.runId)).toEqual([record.runId]);
+    expect((await flushSpool(s.app.db, s.config.dataDir, silentLogger)).map((r) => r.runId)).toEqual([
+      record.runId,
+    ]);
     expect(await flushSpool(s.app.db, s.config.dataDir, silentLogger)).toEqual([]);
     expect(await find()).toHaveLength(1);
     expect(readSpool(s.config.dataDir).records).toEqual([]);

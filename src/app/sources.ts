@@ -35,7 +35,8 @@ export function createSources(config: Config, logger: Logger): Sources {
   return {
     vkAds() {
       const { clientId, clientSecret, apiUrl } = config.vkAds;
-      if (!clientId || !clientSecret) throw new ConfigError(['VK_ADS_CLIENT_ID and VK_ADS_CLIENT_SECRET are required']);
+      if (!clientId || !clientSecret)
+        throw new ConfigError(['VK_ADS_CLIENT_ID and VK_ADS_CLIENT_SECRET are required']);
       vk ??= createVkAdsClient({
         apiUrl,
         clientId,

@@ -7,7 +7,10 @@ import dotenv from 'dotenv';
  * Variables from `<cwd>/.env` (when present) overlaid by `processEnv` (a variable set in the
  * environment wins over the file, as systemd's EnvironmentFile and CI secrets expect).
  */
-export function readEnvironment(cwd: string, processEnv: NodeJS.ProcessEnv): Record<string, string | undefined> {
+export function readEnvironment(
+  cwd: string,
+  processEnv: NodeJS.ProcessEnv,
+): Record<string, string | undefined> {
   const file = path.join(cwd, '.env');
   const fromFile = existsSync(file) ? dotenv.parse(readFileSync(file)) : {};
   return { ...fromFile, ...processEnv };

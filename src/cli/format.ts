@@ -4,13 +4,30 @@ import type { RunRecord } from '../runner/runRecord.js';
 import { formatInstant } from '../time/dates.js';
 
 /** A borderless, aligned text table. */
-export function textTable(head: string[], rows: Array<Array<string | number>>, alignRight: number[] = []): string {
+export function textTable(
+  head: string[],
+  rows: Array<Array<string | number>>,
+  alignRight: number[] = [],
+): string {
   const table = new Table({
     head,
     style: { head: [], border: [], compact: true, 'padding-left': 0, 'padding-right': 2 },
     chars: {
-      top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',
-      'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '',
+      top: '',
+      'top-mid': '',
+      'top-left': '',
+      'top-right': '',
+      bottom: '',
+      'bottom-mid': '',
+      'bottom-left': '',
+      'bottom-right': '',
+      left: '',
+      'left-mid': '',
+      mid: '',
+      'mid-mid': '',
+      right: '',
+      'right-mid': '',
+      middle: '',
     },
     colAligns: head.map((_, i) => (alignRight.includes(i) ? 'right' : 'left')),
   });
@@ -28,7 +45,17 @@ export function formatDuration(ms: number): string {
 /** The history table of `etl history` and the demo. */
 export function runsTable(runs: RunRecord[], timezone: string): string {
   return textTable(
-    ['started (' + timezone + ')', 'job', 'status', 'window', 'read', 'written', 'duration', 'trigger', 'error'],
+    [
+      'started (' + timezone + ')',
+      'job',
+      'status',
+      'window',
+      'read',
+      'written',
+      'duration',
+      'trigger',
+      'error',
+    ],
     runs.map((r) => [
       formatInstant(r.startedAt, timezone),
       r.parentRunId ? `  ${r.job}` : r.job,

@@ -80,7 +80,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 
   program
     .command('backfill')
-    .description('run the fetch and build jobs over a range in chunks, with progress; one backfill_all parent run')
+    .description(
+      'run the fetch and build jobs over a range in chunks, with progress; one backfill_all parent run',
+    )
     .requiredOption('--from <date>', 'first MSK day, YYYY-MM-DD')
     .requiredOption('--to <date>', 'last MSK day, YYYY-MM-DD')
     .option('--jobs <list>', `comma-separated subset of ${STEP_JOBS.join(',')} (default: all four)`)
@@ -106,7 +108,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--job <job>', 'only this job')
     .option('--limit <n>', 'how many runs (1-1000)', '20')
     .option('--json', 'print JSON lines instead of a table')
-    .action(async (opts: { job?: string; limit: string; json?: boolean }) => setExit(await historyCommand(ctx, opts)));
+    .action(async (opts: { job?: string; limit: string; json?: boolean }) =>
+      setExit(await historyCommand(ctx, opts)),
+    );
 
   program
     .command('migrate')
@@ -126,7 +130,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return exitCode;
   } catch (error: unknown) {
     if (error instanceof CommanderError) {
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0
+      return error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.exitCode === 0
         ? ExitCode.ok
         : ExitCode.usage;
     }

@@ -90,14 +90,23 @@ function wrap(client: ClickHouseClient, label: string): DbClient {
     const code = clickhouseCode(error);
     const msg = error instanceof Error ? error.message : String(error);
     const head = sql.replace(/\s+/g, ' ').trim().slice(0, 80);
-    throw new DatabaseError(`ClickHouse ${code ? `error ${code}` : 'call failed'} (${label}): ${msg.trim()} [in: ${head}]`, code, {
-      cause: error,
-    });
+    throw new DatabaseError(
+      `ClickHouse ${code ? `error ${code}` : 'call failed'} (${label}): ${msg.trim()} [in: ${head}]`,
+      code,
+      {
+        cause: error,
+      },
+    );
   };
   return {
     async query<T>(sql: string, params?: QueryParams, signal?: AbortSignal): Promise<T[]> {
       try {
-        const rs = await client.query({ query: sql, query_params: params, format: 'JSONEachRow', abort_signal: signal });
+        const rs = await client.query({
+          query: sql,
+          query_params: params,
+          format: 'JSONEachRow',
+          abort_signal: signal,
+        });
         return await rs.json<T>();
       } catch (error: unknown) {
         return fail(error, sql);
@@ -110,12 +119,16 @@ function wrap(client: ClickHouseClient, label: string): DbClient {
         fail(error, sql);
       }
     },
-    async insert(table: string, rows: ReadonlyArray<Record<string, unknown>>, signal?: AbortSignal): Promise<void> {
+    async insert(
+      table: string,
+      rows: ReadonlyArray<Record<string, unknown>>,
+      signal?: AbortSignal,
+    ): Promise<void> {
       for (let i = 0; i < rows.length; i += INSERT_BATCH_ROWS) {
         try {
           await client.insert({
             table,
-            values: rows.slice(i, i + INSERT_BATCH_ROWS) as Record<string, unknown>[],
+            values: rows.slice(i, i + INSERT_BATCH_ROWS),
             format: 'JSONEachRow',
             abort_signal: signal,
           });
@@ -151,7 +164,9 @@ function readOwner(dataDir: string): OwnerRecord | undefined {
  * is another live process. Read from /proc/locks (Linux), which names the real holder even when
  * it is not zakaz-etl; elsewhere from the owner file this module writes.
  */
-export function embeddedLockHolder(dataDir: string): { pid: number; owner: OwnerRecord | undefined } | undefined {
+export function embeddedLockHolder(
+  dataDir: string,
+): { pid: number; owner: OwnerRecord | undefined } | undefined {
   const status = path.join(dataDir, 'status');
   let inode: number;
   try {
@@ -221,9 +236,19 @@ async function openEmbedded(options: OpenDatabaseOptions): Promise<Db> {
     const holder = embeddedLockHolder(dataDir);
     if (holder === undefined) {
       try {
-        const main = createClient({ connection: connect(), clickhouse_settings: pinnedSettings(config.timezone) });
-        const control = createClient({ connection: connect(), clickhouse_settings: pinnedSettings(config.timezone) });
-        const record: OwnerRecord = { pid: process.pid, owner: options.owner, startedAt: new Date(now()).toISOString() };
+        const main = createClient({
+          connection: connect(),
+          clickhouse_settings: pinnedSettings(config.timezone),
+        });
+        const control = createClient({
+          connection: connect(),
+          clickhouse_settings: pinnedSettings(config.timezone),
+        });
+        const record: OwnerRecord = {
+          pid: process.pid,
+          owner: options.owner,
+          startedAt: new Date(now()).toISOString(),
+        };
         writeFileSync(ownerFile(dataDir), JSON.stringify(record));
         const mainDb = wrap(main, 'embedded');
         return {

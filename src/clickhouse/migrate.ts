@@ -49,7 +49,9 @@ export interface RenderTarget {
 export function renderSql(text: string, target: RenderTarget): string {
   return text
     .replaceAll('{{ON_CLUSTER}}', target.cluster ? `ON CLUSTER '${target.cluster}'` : '')
-    .replace(/\{\{ENGINE:([A-Za-z]+)\}\}/g, (_m, engine: string) => (target.cluster ? `Replicated${engine}` : engine))
+    .replace(/\{\{ENGINE:([A-Za-z]+)\}\}/g, (_m, engine: string) =>
+      target.cluster ? `Replicated${engine}` : engine,
+    )
     .replaceAll('{{TIMEZONE}}', target.timezone);
 }
 
@@ -91,9 +93,11 @@ export async function migrate(
     ),
   );
   const applied = new Map(
-    (await db.query<{ version: string; checksum: string }>('SELECT version, checksum FROM meta.schema_migrations FINAL')).map(
-      (r) => [r.version, r.checksum],
-    ),
+    (
+      await db.query<{ version: string; checksum: string }>(
+        'SELECT version, checksum FROM meta.schema_migrations FINAL',
+      )
+    ).map((r) => [r.version, r.checksum]),
   );
   const result: MigrateResult = { applied: [], alreadyApplied: 0 };
   for (const file of listMigrations(options.dir)) {
@@ -142,7 +146,9 @@ export async function pendingMigrations(db: Db, dir?: string): Promise<string[]>
   let applied: Set<string>;
   try {
     applied = new Set(
-      (await db.query<{ version: string }>('SELECT version FROM meta.schema_migrations FINAL')).map((r) => r.version),
+      (await db.query<{ version: string }>('SELECT version FROM meta.schema_migrations FINAL')).map(
+        (r) => r.version,
+      ),
     );
   } catch (error: unknown) {
     const code = clickhouseCode(error);

@@ -79,7 +79,9 @@ const schema = z.object({
   CLICKHOUSE_DATA_DIR: str('./data/clickhouse'),
   CLICKHOUSE_LOCK_WAIT_MS: int(30_000, 0, 3_600_000, 'milliseconds'),
   CLICKHOUSE_REQUEST_TIMEOUT_MS: int(600_000, 1_000, 86_400_000, 'milliseconds'),
-  ETL_TIMEZONE: str('Europe/Moscow').refine(isValidZone, { message: 'expected an IANA time zone such as Europe/Moscow' }),
+  ETL_TIMEZONE: str('Europe/Moscow').refine(isValidZone, {
+    message: 'expected an IANA time zone such as Europe/Moscow',
+  }),
   ETL_DATA_DIR: str('./data/state'),
   ETL_JOB_TIMEOUT_MS: int(1_800_000, 1_000, 86_400_000, 'milliseconds'),
   ETL_HEARTBEAT_INTERVAL_MS: int(5_000, 100, 600_000, 'milliseconds'),
@@ -98,7 +100,9 @@ const schema = z.object({
   TG_BOT_TOKEN: optStr().refine((t) => t === undefined || /^\d+:[A-Za-z0-9_-]{20,}$/.test(t), {
     message: 'expected a bot token from @BotFather (digits:letters)',
   }),
-  TG_CHAT_ID: optStr().refine((c) => c === undefined || /^-?\d+$/.test(c), { message: 'expected a numeric chat id' }),
+  TG_CHAT_ID: optStr().refine((c) => c === undefined || /^-?\d+$/.test(c), {
+    message: 'expected a numeric chat id',
+  }),
   TG_ALLOWED_CHAT_IDS: idList(),
   TG_ADMIN_USER_IDS: idList(),
   TG_API_ROOT: url('https://api.telegram.org'),
@@ -190,7 +194,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
     throw new ConfigError(problems);
   }
   const e = parsed.data;
-  const allowed = e.TG_ALLOWED_CHAT_IDS.length > 0 ? e.TG_ALLOWED_CHAT_IDS : e.TG_CHAT_ID ? [e.TG_CHAT_ID] : [];
+  const allowed =
+    e.TG_ALLOWED_CHAT_IDS.length > 0 ? e.TG_ALLOWED_CHAT_IDS : e.TG_CHAT_ID ? [e.TG_CHAT_ID] : [];
   return {
     clickhouse: {
       url: e.CLICKHOUSE_URL,
@@ -212,8 +217,16 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
       maxWindowDays: e.ETL_MAX_WINDOW_DAYS,
       backfillChunkDays: e.ETL_BACKFILL_CHUNK_DAYS,
     },
-    http: { timeoutMs: e.HTTP_TIMEOUT_MS, retries: e.HTTP_RETRIES, retryMinDelayMs: e.HTTP_RETRY_MIN_DELAY_MS },
-    vkAds: { apiUrl: e.VK_ADS_API_URL as string, clientId: e.VK_ADS_CLIENT_ID, clientSecret: e.VK_ADS_CLIENT_SECRET },
+    http: {
+      timeoutMs: e.HTTP_TIMEOUT_MS,
+      retries: e.HTTP_RETRIES,
+      retryMinDelayMs: e.HTTP_RETRY_MIN_DELAY_MS,
+    },
+    vkAds: {
+      apiUrl: e.VK_ADS_API_URL as string,
+      clientId: e.VK_ADS_CLIENT_ID,
+      clientSecret: e.VK_ADS_CLIENT_SECRET,
+    },
     qtickets: { apiUrl: e.QTICKETS_API_URL as string, token: e.QTICKETS_TOKEN },
     telegram: {
       botToken: e.TG_BOT_TOKEN,

@@ -49,7 +49,8 @@ export interface SendOptions {
 
 function headerMap(raw: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(raw)) if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  for (const [k, v] of Object.entries(raw))
+    if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
   return out;
 }
 
@@ -118,11 +119,16 @@ export async function sendWithRetry(req: HttpRequest, options: SendOptions): Pro
             body: req.body,
             signal: AbortSignal.any(signals),
           });
-          response = { status: res.statusCode, headers: headerMap(res.headers), bodyText: await res.body.text() };
+          response = {
+            status: res.statusCode,
+            headers: headerMap(res.headers),
+            bodyText: await res.body.text(),
+          };
         } catch (error: unknown) {
           if (req.signal?.aborted) throw new AbortError(req.signal.reason as Error);
           const reason = error instanceof Error ? error.message : String(error);
-          const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+          const timedOut =
+            error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
           throw new UpstreamNetworkError(
             upstream,
             timedOut

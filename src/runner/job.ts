@@ -10,11 +10,22 @@ import type { DateWindow } from '../time/dates.js';
 import type { RunRecord } from './runRecord.js';
 
 /** Every job identifier, in dependency order. */
-export const JOB_NAMES = ['vk_fetch', 'qtickets_fetch', 'build_dm_vk', 'build_dm_sales', 'backfill_all'] as const;
+export const JOB_NAMES = [
+  'vk_fetch',
+  'qtickets_fetch',
+  'build_dm_vk',
+  'build_dm_sales',
+  'backfill_all',
+] as const;
 /** A job identifier as stored in `meta.etl_runs.job`. */
 export type JobName = (typeof JOB_NAMES)[number];
 /** The four jobs a backfill runs, in the order it runs them per chunk. */
-export const STEP_JOBS = ['vk_fetch', 'qtickets_fetch', 'build_dm_vk', 'build_dm_sales'] as const satisfies readonly JobName[];
+export const STEP_JOBS = [
+  'vk_fetch',
+  'qtickets_fetch',
+  'build_dm_vk',
+  'build_dm_sales',
+] as const satisfies readonly JobName[];
 export type StepJobName = (typeof STEP_JOBS)[number];
 
 /** True when `name` is a job identifier. */

@@ -49,14 +49,17 @@ function paths(stateDir: string, job: string) {
  * Takes the lock of `job`, waiting up to `waitMs` (0 = fail at once).
  * @throws JobBusyError (exit 75) when another process holds it.
  */
-export async function acquireJobLock(options: {
-  stateDir: string;
-  job: string;
-  owner: LockOwner;
-  timezone: string;
-  waitMs: number;
-  logger: Logger;
-}, takenOver = false): Promise<HeldLock> {
+export async function acquireJobLock(
+  options: {
+    stateDir: string;
+    job: string;
+    owner: LockOwner;
+    timezone: string;
+    waitMs: number;
+    logger: Logger;
+  },
+  takenOver = false,
+): Promise<HeldLock> {
   const p = paths(options.stateDir, options.job);
   mkdirSync(p.dir, { recursive: true });
   let release: () => Promise<void>;
@@ -70,7 +73,10 @@ export async function acquireJobLock(options: {
           ? { retries: Math.ceil(options.waitMs / 1000), factor: 1, minTimeout: 1000, maxTimeout: 1000 }
           : 0,
       onCompromised: (error: Error) => {
-        options.logger.error({ job: options.job, err: error.message }, 'job lock was compromised (taken over as stale)');
+        options.logger.error(
+          { job: options.job, err: error.message },
+          'job lock was compromised (taken over as stale)',
+        );
       },
     });
   } catch (error: unknown) {

@@ -56,7 +56,10 @@ export async function flushSpool(db: Db, stateDir: string, logger: Logger): Prom
   const { records, broken } = readSpool(stateDir);
   for (const file of broken) logger.error({ file }, 'unreadable spooled run record left in place');
   if (records.length === 0) return [];
-  const present = await existingRunIds(db.control, records.map((r) => r.record.runId));
+  const present = await existingRunIds(
+    db.control,
+    records.map((r) => r.record.runId),
+  );
   const written: RunRecord[] = [];
   for (const { file, record } of records) {
     if (!present.has(record.runId)) {
@@ -89,7 +92,10 @@ export async function reapInterrupted(
     return staleForMs > options.staleMs;
   });
   if (dead.length === 0) return [];
-  const present = await existingRunIds(db.control, dead.map((r) => r.run_id));
+  const present = await existingRunIds(
+    db.control,
+    dead.map((r) => r.run_id),
+  );
   const closed: RunRecord[] = [];
   for (const r of dead) {
     const hb: HeartbeatRun = {
@@ -164,14 +170,24 @@ export async function dropOrphanTmpTables(db: Db, logger: Logger): Promise<strin
 /** Runs all three steps. Failures of one step are logged and do not stop the others. */
 export async function recover(
   db: Db,
-  options: { stateDir: string; host: string; staleMs: number; now: () => number; timezone: string; logger: Logger },
+  options: {
+    stateDir: string;
+    host: string;
+    staleMs: number;
+    now: () => number;
+    timezone: string;
+    logger: Logger;
+  },
 ): Promise<RecoveryReport> {
   const report: RecoveryReport = { spooledWritten: [], interrupted: [], droppedTmpTables: [] };
   const { logger } = options;
   try {
     report.spooledWritten = await flushSpool(db, options.stateDir, logger);
   } catch (error: unknown) {
-    logger.warn({ err: String(error) }, 'spooled run records could not be written yet; they stay in the spool');
+    logger.warn(
+      { err: String(error) },
+      'spooled run records could not be written yet; they stay in the spool',
+    );
   }
   try {
     report.interrupted = await reapInterrupted(db, options);

@@ -43,7 +43,10 @@ interface RunRowOut {
  * The latest runs, newest first.
  * @param filter.job only this job; `limit` rows at most (default 20).
  */
-export async function listRuns(db: DbClient, filter: { job?: string | undefined; limit?: number }): Promise<RunRecord[]> {
+export async function listRuns(
+  db: DbClient,
+  filter: { job?: string | undefined; limit?: number },
+): Promise<RunRecord[]> {
   const rows = await db.query<RunRowOut>(
     `SELECT job, toString(run_id) AS run_id, toUnixTimestamp(started_at) AS started_at,
             toUnixTimestamp(finished_at) AS finished_at, status, rows_written, rows_read, err_msg,

@@ -14,7 +14,14 @@ import { resolveWindow, trailingWindow, windowDays, type DateWindow } from '../t
 import { createScrubber, describeError } from '../util/scrub.js';
 import { JOBS } from '../../jobs/index.js';
 import { startHeartbeat, type HeartbeatRun } from './heartbeat.js';
-import { STEP_JOBS, isJobName, type BackfillOptions, type JobContext, type JobName, type Sources } from './job.js';
+import {
+  STEP_JOBS,
+  isJobName,
+  type BackfillOptions,
+  type JobContext,
+  type JobName,
+  type Sources,
+} from './job.js';
 import { acquireJobLock, type HeldLock } from './jobLock.js';
 import { writeRun } from './registry.js';
 import type { RunRecord, Trigger } from './runRecord.js';
@@ -110,7 +117,12 @@ const STEP_LOCK_WAIT_MS = 10 * 60_000;
  * window (the last ETL_WINDOW_DAYS MSK days up to yesterday, relative to `nowMs`).
  * @throws UsageError for impossible dates, a reversed or too long window, or a backfill without both ends.
  */
-export function planRunWindow(config: Config, job: JobName, input: RunRequest['window'], nowMs: number): DateWindow {
+export function planRunWindow(
+  config: Config,
+  job: JobName,
+  input: RunRequest['window'],
+  nowMs: number,
+): DateWindow {
   if (job === 'backfill_all' && (input?.from === undefined || input.to === undefined)) {
     throw new UsageError('backfill_all needs both --from and --to (YYYY-MM-DD)');
   }
@@ -151,13 +163,13 @@ export function createRunner(deps: RunnerDeps): Runner {
     const lock =
       request.lock ??
       (await acquireJobLock({
-      stateDir: config.dataDir,
-      job: job.name,
-      owner: { pid: process.pid, host, runId, trigger: request.trigger, startedAt },
-      timezone: config.timezone,
-      waitMs: request.lockWaitMs ?? 0,
-      logger,
-    }));
+        stateDir: config.dataDir,
+        job: job.name,
+        owner: { pid: process.pid, host, runId, trigger: request.trigger, startedAt },
+        timezone: config.timezone,
+        waitMs: request.lockWaitMs ?? 0,
+        logger,
+      }));
     const hbRun: HeartbeatRun = {
       runId,
       job: job.name,
@@ -181,7 +193,9 @@ export function createRunner(deps: RunnerDeps): Runner {
       });
       const timeoutMs =
         job.name === 'backfill_all'
-          ? config.runner.jobTimeoutMs * Math.max(1, backfill.jobs.length) * Math.ceil(windowDays(window) / backfill.chunkDays)
+          ? config.runner.jobTimeoutMs *
+            Math.max(1, backfill.jobs.length) *
+            Math.ceil(windowDays(window) / backfill.chunkDays)
           : config.runner.jobTimeoutMs;
       const timeout = new AbortController();
       const timer = setTimeout(() => timeout.abort(new JobTimeoutError(job.name, timeoutMs)), timeoutMs);
@@ -220,7 +234,7 @@ export function createRunner(deps: RunnerDeps): Runner {
         rowsWritten = outcome.rowsWritten;
       } catch (error: unknown) {
         status = 'error';
-        const cause = timeout.signal.aborted ? timeout.signal.reason : error;
+        const cause: unknown = timeout.signal.aborted ? timeout.signal.reason : error;
         errMsg = describeError(cause, scrub);
         logger.error({ err: errMsg }, 'run failed');
       } finally {
@@ -250,7 +264,10 @@ export function createRunner(deps: RunnerDeps): Runner {
         await writeRun(db.control, record);
       } catch (error: unknown) {
         const file = spoolRun(config.dataDir, record);
-        logger.warn({ err: describeError(error, scrub), file }, 'run record spooled: ClickHouse did not take it; it is written on the next start');
+        logger.warn(
+          { err: describeError(error, scrub), file },
+          'run record spooled: ClickHouse did not take it; it is written on the next start',
+        );
       }
       await heartbeat.stop();
       logger.info({ status, rowsRead, rowsWritten, durationMs: record.durationMs }, 'run finished');

@@ -25,7 +25,10 @@ export function spoolRun(stateDir: string, record: RunRecord): string {
 }
 
 /** Spooled records with their files, oldest first; unreadable files are reported as `broken`. */
-export function readSpool(stateDir: string): { records: Array<{ file: string; record: RunRecord }>; broken: string[] } {
+export function readSpool(stateDir: string): {
+  records: Array<{ file: string; record: RunRecord }>;
+  broken: string[];
+} {
   const dir = spoolDir(stateDir);
   let names: string[];
   try {

@@ -42,7 +42,7 @@ export function describeError(error: unknown, scrub: Scrubber, maxChars = 600): 
       if (msg && !parts.some((p) => p.includes(msg))) parts.push(msg);
       current = current.cause;
     } else {
-      parts.push(String(current));
+      parts.push(typeof current === 'string' ? current : JSON.stringify(current));
       break;
     }
   }

@@ -5,8 +5,16 @@
 import { openApp, type App } from '../../src/app/openApp.js';
 import type { Config } from '../../src/config/loadConfig.js';
 import { loadConfig } from '../../src/config/loadConfig.js';
-import { startQticketsSandbox, type QticketsSandbox, type QticketsSandboxOptions } from '../../src/sandbox/qticketsSandbox.js';
-import { startVkAdsSandbox, type VkAdsSandbox, type VkAdsSandboxOptions } from '../../src/sandbox/vkAdsSandbox.js';
+import {
+  startQticketsSandbox,
+  type QticketsSandbox,
+  type QticketsSandboxOptions,
+} from '../../src/sandbox/qticketsSandbox.js';
+import {
+  startVkAdsSandbox,
+  type VkAdsSandbox,
+  type VkAdsSandboxOptions,
+} from '../../src/sandbox/vkAdsSandbox.js';
 import { silentLogger, testEnv } from './env.js';
 
 /** Sandboxes, the config that points at them, and an opened app. */

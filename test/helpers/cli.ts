@@ -18,7 +18,11 @@ export interface CliResult {
 }
 
 /** Starts `etl <args>` with exactly `env` (plus PATH and HOME). */
-export function spawnEtl(args: string[], env: Record<string, string>, cwd: string = ROOT): ChildProcess & { result: Promise<CliResult> } {
+export function spawnEtl(
+  args: string[],
+  env: Record<string, string>,
+  cwd: string = ROOT,
+): ChildProcess & { result: Promise<CliResult> } {
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
@@ -43,7 +47,10 @@ export function runEtl(args: string[], env: Record<string, string>, cwd?: string
 export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = '';
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${String(pattern)}; got: ${seen}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`timed out waiting for ${String(pattern)}; got: ${seen}`)),
+      timeoutMs,
+    );
     const onData = (b: Buffer) => {
       seen += b.toString();
       if (pattern.test(seen)) {

@@ -43,7 +43,10 @@ export function parseStepJobs(list: string | undefined): StepJobName[] {
 }
 
 /** Rows currently in the staging tables and marts for a window (what a backfill replaces). */
-export async function rowsInWindow(app: App, window: DateWindow): Promise<Array<{ table: string; rows: number }>> {
+export async function rowsInWindow(
+  app: App,
+  window: DateWindow,
+): Promise<Array<{ table: string; rows: number }>> {
   const targets: Array<[string, string]> = [
     ['zakaz.stg_vk_ads_daily', 'stat_date'],
     ['zakaz.stg_qtickets_sales', 'sale_date'],
@@ -118,7 +121,11 @@ export async function backfillCommand(ctx: CommandContext, opts: BackfillOpts): 
       throw new UsageError(`--chunk-days must be a whole number from 1 to 366, got "${opts.chunkDays}"`);
     }
   }
-  const window = resolveWindow({ from: opts.from, to: opts.to }, { fromDate: opts.from, toDate: opts.to }, config.runner.maxWindowDays);
+  const window = resolveWindow(
+    { from: opts.from, to: opts.to },
+    { fromDate: opts.from, toDate: opts.to },
+    config.runner.maxWindowDays,
+  );
   const logger = ctx.logger(config);
   const trigger = cliTrigger(opts.trigger, ctx.io.env);
   const lock = opts.dryRun ? undefined : await lockJob({ config, job: 'backfill_all', trigger, logger });
@@ -133,9 +140,21 @@ export async function backfillCommand(ctx: CommandContext, opts: BackfillOpts): 
     if (opts.dryRun) {
       const steps = planBackfill(window, jobs, chunkDays);
       ctx.out(`dry run: ${steps.length} steps over ${window.fromDate}..${window.toDate}, nothing is run`);
-      ctx.out(textTable(['#', 'job', 'window'], steps.map((s, i) => [i + 1, s.job, `${s.window.fromDate}..${s.window.toDate}`]), [0]));
+      ctx.out(
+        textTable(
+          ['#', 'job', 'window'],
+          steps.map((s, i) => [i + 1, s.job, `${s.window.fromDate}..${s.window.toDate}`]),
+          [0],
+        ),
+      );
       ctx.out('rows currently in that range (replaced by the backfill):');
-      ctx.out(textTable(['table', 'rows'], (await rowsInWindow(app, window)).map((r) => [r.table, r.rows]), [1]));
+      ctx.out(
+        textTable(
+          ['table', 'rows'],
+          (await rowsInWindow(app, window)).map((r) => [r.table, r.rows]),
+          [1],
+        ),
+      );
       return ExitCode.ok;
     }
     const record = await runBackfillWithProgress(ctx, app, {

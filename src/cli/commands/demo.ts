@@ -28,7 +28,14 @@ export const DEMO_SEED = 20_251_101;
 /** Per-mart totals over a window, as printed by the demo. */
 export interface MartTotals {
   vk: { days: number; rows: number; impressions: string; clicks: string; spendRub: string };
-  sales: { days: number; rows: number; ticketsSold: string; revenueRub: string; refundsRub: string; netRevenueRub: string };
+  sales: {
+    days: number;
+    rows: number;
+    ticketsSold: string;
+    revenueRub: string;
+    refundsRub: string;
+    netRevenueRub: string;
+  };
 }
 
 /** Totals of both marts over `window` (sums as exact decimal strings). */
@@ -87,7 +94,9 @@ export async function demoCommand(ctx: CommandContext, opts: { days: string }): 
     });
     const reused = embeddedDataExists(config.clickhouse.dataDir);
     ctx.out(`zakaz-etl demo`);
-    ctx.out(`  ClickHouse: embedded, ${config.clickhouse.dataDir} (${reused ? 'reusing earlier demo data' : 'new'})`);
+    ctx.out(
+      `  ClickHouse: embedded, ${config.clickhouse.dataDir} (${reused ? 'reusing earlier demo data' : 'new'})`,
+    );
     ctx.out(`  VK Ads sandbox:   ${vk.url}`);
     ctx.out(`  QTickets sandbox: ${qt.url}`);
     const app = await openApp({ config, logger: ctx.logger(config), owner: 'etl demo', schema: 'apply' });
@@ -95,7 +104,9 @@ export async function demoCommand(ctx: CommandContext, opts: { days: string }): 
       const applied = app.migrations?.applied ?? [];
       ctx.out(`  schema: ${applied.length > 0 ? `applied ${applied.join(', ')}` : 'up to date'}`);
       const window = trailingWindow(new Date(), config.timezone, days);
-      ctx.out(`\nbackfill ${window.fromDate}..${window.toDate} (${days} MSK days, ${STEP_JOBS.join(' → ')} per chunk)`);
+      ctx.out(
+        `\nbackfill ${window.fromDate}..${window.toDate} (${days} MSK days, ${STEP_JOBS.join(' → ')} per chunk)`,
+      );
       const record = await runBackfillWithProgress(ctx, app, {
         window,
         jobs: [...STEP_JOBS],

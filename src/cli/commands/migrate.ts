@@ -8,7 +8,8 @@ export async function migrateCommand(ctx: CommandContext): Promise<number> {
   const app = await openApp({ config, logger: ctx.logger(config), owner: 'etl migrate', schema: 'apply' });
   try {
     const m = app.migrations;
-    if (m && m.applied.length > 0) ctx.out(`applied ${m.applied.length} migration(s): ${m.applied.join(', ')}`);
+    if (m && m.applied.length > 0)
+      ctx.out(`applied ${m.applied.length} migration(s): ${m.applied.join(', ')}`);
     else ctx.out(`schema is up to date (${m?.alreadyApplied ?? 0} migration(s) applied earlier)`);
     return ExitCode.ok;
   } finally {
