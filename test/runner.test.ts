@@ -165,6 +165,19 @@ describe('runner with the sandbox upstreams', () => {
     expect(days.map((r) => Number(r.d))).toEqual([7, 7]);
   });
 
+  it('fetches and builds a window of many months in one run (one partition per day)', async () => {
+    const long = { from: addDays(yesterday, -150), to: yesterday };
+    for (const job of ['vk_fetch', 'qtickets_fetch', 'build_dm_vk', 'build_dm_sales'] as const) {
+      const record = await s.app.runner.run({ job, window: long, trigger: 'cli' });
+      expect({ job, status: record.status, err: record.errMsg }).toEqual({ job, status: 'ok', err: '' });
+    }
+    const [days] = await s.app.db.query<{ d: string }>(
+      'SELECT uniqExact(sale_date) AS d FROM zakaz.dm_sales_daily WHERE sale_date BETWEEN {f:Date} AND {t:Date}',
+      { f: long.from, t: long.to },
+    );
+    expect(Number(days?.d)).toBe(151);
+  });
+
   it('a mart build matches the staging it was built from', async () => {
     const [mart] = await s.app.db.query<Record<string, string>>(
       `SELECT sum(tickets_sold) AS tickets, toString(sum(revenue)) AS revenue FROM zakaz.dm_sales_daily

@@ -87,7 +87,7 @@ const schema = z.object({
   ETL_HEARTBEAT_INTERVAL_MS: int(5_000, 100, 600_000, 'milliseconds'),
   ETL_HEARTBEAT_STALE_MS: int(120_000, 1_000, 86_400_000, 'milliseconds'),
   ETL_WINDOW_DAYS: int(3, 1, 366, 'days'),
-  ETL_MAX_WINDOW_DAYS: int(366, 1, 3_660, 'days'),
+  ETL_MAX_WINDOW_DAYS: int(366, 1, 3_660, 'days'), // ≤ max_partitions_per_insert_block (db.ts)
   ETL_BACKFILL_CHUNK_DAYS: int(7, 1, 366, 'days'),
   HTTP_TIMEOUT_MS: int(30_000, 100, 600_000, 'milliseconds'),
   HTTP_RETRIES: int(4, 0, 20, 'retries'),
