@@ -84,7 +84,7 @@ function pinnedSettings(timezone: string) {
     session_timezone: timezone,
     // Staging and marts are partitioned by day, so one insert of a long window touches one
     // partition per day (the default limit of 100 would refuse a 4-month window).
-    max_partitions_per_insert_block: 4000,
+    max_partitions_per_insert_block: '4000',
   } as const;
 }
 
