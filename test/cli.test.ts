@@ -178,6 +178,26 @@ describe('etl CLI', () => {
     expect(again).toHaveLength(1);
   });
 
+  it('SIGTERM during a run (systemd stop): the run is recorded as cancelled and the process exits', async () => {
+    qt.faults.delayMs = 30_000;
+    try {
+      const child = spawnEtl(['run', 'qtickets_fetch', '--from', '2026-04-01', '--to', '2026-04-01'], {
+        ...env,
+        LOG_LEVEL: 'info',
+      });
+      await waitForOutput(child, /"msg":"run started"/);
+      child.kill('SIGTERM');
+      const done = await child.result;
+      expect(done.code).toBe(1);
+      expect(done.stdout).toMatch(/qtickets_fetch FAILED/);
+      expect(done.stdout).toMatch(/qtickets_fetch was cancelled: received SIGTERM/);
+    } finally {
+      qt.faults.delayMs = 0;
+    }
+    const run = (await historyJson()).find((r) => r.job === 'qtickets_fetch' && r.fromDate === '2026-04-01');
+    expect(run).toMatchObject({ status: 'error', errMsg: 'qtickets_fetch was cancelled: received SIGTERM' });
+  });
+
   it('the embedded database held by another process: wait, then exit 75 naming the owner', async () => {
     qt.faults.delayMs = 30_000;
     const child = spawnEtl(['run', 'qtickets_fetch', '--from', '2026-03-01', '--to', '2026-03-01'], {

@@ -24,6 +24,11 @@ export interface CliIo {
   cwd: string;
   /** Whether stderr is a terminal (progress bars only there). */
   isTTY: boolean;
+  /**
+   * Aborted on SIGTERM/SIGINT: a running job stops, and its run is recorded as an error saying
+   * so (systemd's stop, Ctrl-C).
+   */
+  signal?: AbortSignal;
 }
 
 /** What every command receives. */

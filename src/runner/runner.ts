@@ -9,7 +9,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import { configSecrets, type Config } from '../config/loadConfig.js';
 import type { Db } from '../clickhouse/db.js';
-import { ConfigError, JobTimeoutError, UsageError } from '../errors.js';
+import { ConfigError, JobCancelledError, JobTimeoutError, UsageError } from '../errors.js';
 import { resolveWindow, trailingWindow, windowDays, type DateWindow } from '../time/dates.js';
 import { createScrubber, describeError } from '../util/scrub.js';
 import { JOBS } from '../../jobs/index.js';
@@ -234,7 +234,11 @@ export function createRunner(deps: RunnerDeps): Runner {
         rowsWritten = outcome.rowsWritten;
       } catch (error: unknown) {
         status = 'error';
-        const cause: unknown = timeout.signal.aborted ? timeout.signal.reason : error;
+        const cause: unknown = timeout.signal.aborted
+          ? timeout.signal.reason
+          : request.signal?.aborted
+            ? new JobCancelledError(job.name, describeError(request.signal.reason, scrub))
+            : error;
         errMsg = describeError(cause, scrub);
         logger.error({ err: errMsg }, 'run failed');
       } finally {

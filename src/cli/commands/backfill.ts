@@ -103,6 +103,7 @@ export async function runBackfillWithProgress(
       actor: request.actor,
       backfill: { jobs: request.jobs, chunkDays: request.chunkDays, onProgress },
       lock: request.lock,
+      signal: ctx.io.signal,
     });
   } finally {
     bar?.stop();

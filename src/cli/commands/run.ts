@@ -39,6 +39,7 @@ export async function runCommand(
       trigger,
       actor: cliActor(opts.actor, ctx.io.env),
       lock,
+      signal: ctx.io.signal,
     });
     ctx.out(runSummary(record));
     return record.status === 'ok' ? ExitCode.ok : ExitCode.failed;
