@@ -13,6 +13,7 @@
  */
 import { readFileSync, mkdirSync, writeFileSync, rmSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/loadConfig.js';
@@ -211,7 +212,7 @@ function ownerAlive(pid: number): boolean {
 async function openEmbedded(options: OpenDatabaseOptions): Promise<Db> {
   const { config, logger } = options;
   const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = options.sleep ?? ((ms: number) => delay(ms));
   const dataDir = config.clickhouse.dataDir;
   mkdirSync(path.dirname(dataDir), { recursive: true });
   // Loaded lazily: importing chdb maps libchdb (~250 MB) into the process.

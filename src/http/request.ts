@@ -4,6 +4,7 @@
  * backoff (p-retry). 429 and 5xx responses and network errors are retried; `Retry-After` is
  * honoured; every other status is returned to the caller to interpret.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry, { AbortError } from 'p-retry';
 import { request } from 'undici';
 import type { Logger } from 'pino';
@@ -69,21 +70,6 @@ class RetryableResponse extends Error {
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /** A short, single-line excerpt of a response body for error messages. */
 export function bodyExcerpt(text: string, maxChars = 200): string {
   const flat = text.replace(/\s+/g, ' ').trim();
@@ -106,7 +92,7 @@ export async function sendWithRetry(req: HttpRequest, options: SendOptions): Pro
         if (pendingWaitMs > 0) {
           const wait = pendingWaitMs;
           pendingWaitMs = 0;
-          await sleep(wait, req.signal);
+          await sleep(wait, undefined, { signal: req.signal });
         }
         if (req.signal?.aborted) throw new AbortError(req.signal.reason as Error);
         const signals = [AbortSignal.timeout(policy.attemptTimeoutMs)];

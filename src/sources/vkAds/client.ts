@@ -6,6 +6,7 @@
  * Sources: https://ads.vk.com/doc/api/info/Statistics, https://ads.vk.com/doc/api/info/Overview,
  * https://ads.vk.com/doc/api/resource/ads/{AdPlans,AdGroups,Banners}, reference §1.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { UpstreamAuthError, UpstreamFormatError, UpstreamHttpError, UsageError } from '../../errors.js';
 import { bodyExcerpt, sendWithRetry, type HttpResponse, type RetryPolicy } from '../../http/request.js';
@@ -95,20 +96,8 @@ const LIST_PAGE_LIMIT = 50;
 const NOT_DELETED = 'active,blocked';
 const MAX_PAGES = 10_000;
 
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
+/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
+const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> => sleep(ms, undefined, { signal });
 
 /** Query string with readable commas (VK's examples use `id=1,2,3`). */
 function queryString(query: Record<string, string>): string {
