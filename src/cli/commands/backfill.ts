@@ -110,6 +110,10 @@ export async function runBackfillWithProgress(
   }
 }
 
+/**
+ * Runs (or with --dry-run, plans) a backfill.
+ * @returns 0 ok, 1 a step failed. @throws UsageError (2), JobBusyError (75).
+ */
 export async function backfillCommand(ctx: CommandContext, opts: BackfillOpts): Promise<number> {
   parseIsoDate(opts.from, '--from');
   parseIsoDate(opts.to, '--to');

@@ -72,6 +72,7 @@ export async function martTotals(app: App, window: DateWindow): Promise<MartTota
   };
 }
 
+/** The newcomer demo (see the module doc). @returns 0 when the backfill ended ok, else 1. */
 export async function demoCommand(ctx: CommandContext, opts: { days: string }): Promise<number> {
   const days = Number(opts.days);
   if (!/^\d+$/.test(opts.days) || days < 1 || days > 366) {

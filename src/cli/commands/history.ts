@@ -6,6 +6,7 @@ import { listRuns } from '../../runner/registry.js';
 import { runsTable } from '../format.js';
 import type { CommandContext } from '../main.js';
 
+/** Prints the latest runs (table or JSON lines). @returns 0. @throws UsageError (2). */
 export async function historyCommand(
   ctx: CommandContext,
   opts: { job?: string; limit: string; json?: boolean },

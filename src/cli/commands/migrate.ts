@@ -3,6 +3,7 @@ import { openApp } from '../../app/openApp.js';
 import { ExitCode } from '../../errors.js';
 import type { CommandContext } from '../main.js';
 
+/** Applies pending migrations and says what it did. @returns 0. @throws MigrationError (1). */
 export async function migrateCommand(ctx: CommandContext): Promise<number> {
   const config = ctx.config();
   const app = await openApp({ config, logger: ctx.logger(config), owner: 'etl migrate', schema: 'apply' });

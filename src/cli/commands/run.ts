@@ -7,6 +7,10 @@ import { runSummary } from '../format.js';
 import type { CommandContext } from '../main.js';
 import { cliActor, cliTrigger } from './shared.js';
 
+/**
+ * Runs one job and prints its summary.
+ * @returns 0 ok, 1 failed. @throws UsageError/ConfigError (2), JobBusyError/DatabaseBusyError (75).
+ */
 export async function runCommand(
   ctx: CommandContext,
   job: string,
