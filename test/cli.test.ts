@@ -117,7 +117,7 @@ describe('etl CLI', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
     expect((await historyJson()).length).toBe(before);
-  });
+  }, 240_000);
 
   it('bad configuration: exit 2 naming every bad variable', async () => {
     const r = await runEtl(['history'], {
