@@ -33,6 +33,16 @@ export class UsageError extends EtlError {
   override readonly exitCode = ExitCode.usage;
 }
 
+/** The ClickHouse schema is older than this version (pending migrations). Run `etl migrate`. */
+export class SchemaBehindError extends EtlError {
+  override readonly exitCode = ExitCode.usage;
+  constructor(readonly pending: string[]) {
+    super(
+      `the ClickHouse schema is behind this version (${pending.length} pending migration(s): ${pending.join(', ')}); run "etl migrate" first`,
+    );
+  }
+}
+
 /** A run of `job` is already in progress on this host (another process holds its lock). */
 export class JobBusyError extends EtlError {
   override readonly exitCode = ExitCode.busy;

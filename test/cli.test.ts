@@ -105,6 +105,8 @@ describe('etl CLI', () => {
         ['backfill', '--from', '2025-01-01', '--to', '2025-01-05', '--chunk-days', '-3'],
         /--chunk-days must be/,
       ],
+      [['run', 'build_dm_sales', '--from', '2999-01-01', '--to', '2999-01-02'], /reaches into the future/],
+      [['backfill', '--from', '2026-01-01', '--to', '2999-01-01'], /at most 366|reaches into the future/],
       [['history', '--limit', '0'], /--limit must be a whole number/],
       [['history', '--job', 'Москва'], /unknown job "Москва"/],
       [['frobnicate'], /unknown command/],
@@ -227,6 +229,13 @@ describe('etl CLI', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/dry run: 8 steps over 2026-01-01..2026-01-10/);
     expect(r.stdout).toMatch(/zakaz.stg_qtickets_sales/);
+    const buildsOnly = await runEtl(
+      ['backfill', '--from', '2026-01-01', '--to', '2026-01-10', '--jobs', 'build_dm_sales', '--dry-run'],
+      env,
+    );
+    expect(buildsOnly.stdout).toMatch(/dry run: 2 steps/);
+    expect(buildsOnly.stdout).toMatch(/zakaz.dm_sales_daily/);
+    expect(buildsOnly.stdout).not.toMatch(/zakaz.stg_/);
     expect((await historyJson()).length).toBe(before);
   });
 

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/loadConfig.js';
 import { openDatabase, type Db } from '../clickhouse/db.js';
 import { migrate, pendingMigrations, type MigrateResult } from '../clickhouse/migrate.js';
-import { ConfigError } from '../errors.js';
+import { SchemaBehindError } from '../errors.js';
 import type { Sources } from '../runner/job.js';
 import { recover, type RecoveryReport } from '../runner/recovery.js';
 import { createRunner, type Runner, type RunListener } from '../runner/runner.js';
@@ -42,7 +42,7 @@ export interface OpenAppOptions {
 
 /**
  * Opens the application.
- * @throws DatabaseBusyError (75), DatabaseError, ConfigError (2) when the schema is behind and
+ * @throws DatabaseBusyError (75), DatabaseError, SchemaBehindError (2) when the schema is behind and
  *         `schema` is `require`, MigrationError.
  */
 export async function openApp(options: OpenAppOptions): Promise<App> {
@@ -57,9 +57,7 @@ export async function openApp(options: OpenAppOptions): Promise<App> {
     } else {
       const pending = await pendingMigrations(db);
       if (pending.length > 0) {
-        throw new ConfigError([
-          `the ClickHouse schema is behind this version (${pending.length} pending migration(s): ${pending.join(', ')}); run "etl migrate" first`,
-        ]);
+        throw new SchemaBehindError(pending);
       }
     }
     const recovery = await recover(db, {

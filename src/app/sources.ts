@@ -43,7 +43,7 @@ export function createSources(config: Config, logger: Logger): Sources {
         clientSecret,
         tokenStorePath: vkTokenStorePath(config),
         retry: retryPolicy(config),
-        logger: logger.child({ upstream: 'vk_ads' }),
+        logger,
       });
       return vk;
     },
@@ -55,7 +55,7 @@ export function createSources(config: Config, logger: Logger): Sources {
         token,
         timezone: config.timezone,
         retry: retryPolicy(config),
-        logger: logger.child({ upstream: 'qtickets' }),
+        logger,
       });
       return qt;
     },

@@ -55,7 +55,13 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       cachedConfig ??= loadConfig({ ...readEnvironment(io.cwd, io.env), ...overrides }, io.cwd);
       return cachedConfig;
     },
-    logger: (config) => createLogger(config.logLevel, io.stderr),
+    // A person at a terminal sees the command's own output; JSON info logs are for journald and
+    // CI. LOG_LEVEL, when set, always wins.
+    logger: (config) =>
+      createLogger(
+        !readEnvironment(io.cwd, io.env).LOG_LEVEL && io.isTTY ? 'warn' : config.logLevel,
+        io.stderr,
+      ),
     out: (text) => io.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
   };
   const setExit = (code: number) => {
@@ -75,7 +81,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .command('run')
     .description(`run one job over its window and record it in meta.etl_runs (jobs: ${JOB_LIST})`)
     .argument('<job>', 'job identifier')
-    .option('--from <date>', 'first MSK day, YYYY-MM-DD (default: 3 days before yesterday)')
+    .option(
+      '--from <date>',
+      'first MSK day, YYYY-MM-DD (default: the first of the last ETL_WINDOW_DAYS=3 days)',
+    )
     .option('--to <date>', 'last MSK day, YYYY-MM-DD (default: yesterday)')
     .addOption(new Option('--trigger <trigger>', 'what started the run').choices(['cli', 'schedule', 'ci']))
     .option('--actor <name>', 'who started it (default: $GITHUB_ACTOR or $USER)')
@@ -88,8 +97,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .description(
       'run the fetch and build jobs over a range in chunks, with progress; one backfill_all parent run',
     )
-    .requiredOption('--from <date>', 'first MSK day, YYYY-MM-DD')
-    .requiredOption('--to <date>', 'last MSK day, YYYY-MM-DD')
+    .requiredOption('--from <date>', 'first MSK day, YYYY-MM-DD (required)')
+    .requiredOption('--to <date>', 'last MSK day, YYYY-MM-DD (required)')
     .option('--jobs <list>', `comma-separated subset of ${STEP_JOBS.join(',')} (default: all four)`)
     .option('--chunk-days <n>', 'days per step (default: ETL_BACKFILL_CHUNK_DAYS, 7)')
     .option('--dry-run', 'show the steps and the rows they would replace, run nothing')

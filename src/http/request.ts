@@ -143,7 +143,9 @@ export async function sendWithRetry(req: HttpRequest, options: SendOptions): Pro
           }
           logger?.warn(
             { upstream, attemptNumber, retriesLeft, reason: error.message, url: new URL(req.url).pathname },
-            'upstream request failed, retrying',
+            retriesLeft > 0
+              ? 'upstream request failed, retrying'
+              : 'upstream request failed, no retries left',
           );
         },
       },

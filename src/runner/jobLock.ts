@@ -105,6 +105,7 @@ export async function acquireJobLock(
     async release() {
       if (released) return;
       released = true;
+      if (readOwner(p.owner)?.pid === process.pid) rmSync(p.owner, { force: true });
       await release().catch((error: unknown) => {
         options.logger.warn({ job: options.job, err: String(error) }, 'job lock release failed');
       });

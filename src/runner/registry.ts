@@ -37,6 +37,7 @@ interface RunRowOut {
   parent_run_id: string | null;
   duration_ms: string;
   pid: number;
+  started_ms: string;
 }
 
 /**
@@ -51,10 +52,10 @@ export async function listRuns(
     `SELECT job, toString(run_id) AS run_id, toUnixTimestamp(started_at) AS started_at,
             toUnixTimestamp(finished_at) AS finished_at, status, rows_written, rows_read, err_msg,
             toString(from_date) AS from_date, toString(to_date) AS to_date, host, version_tag, trigger, actor,
-            toString(parent_run_id) AS parent_run_id, duration_ms, pid
+            toString(parent_run_id) AS parent_run_id, duration_ms, pid, started_ms
      FROM meta.etl_runs
      WHERE {job:String} = '' OR job = {job:String}
-     ORDER BY started_at DESC, finished_at DESC
+     ORDER BY started_at DESC, started_ms DESC
      LIMIT {limit:UInt32}`,
     { job: filter.job ?? '', limit: filter.limit ?? 20 },
   );
@@ -76,5 +77,15 @@ export async function listRuns(
     parentRunId: r.parent_run_id,
     durationMs: Number(r.duration_ms),
     pid: Number(r.pid),
+    startedAtMs: Number(r.started_ms),
   }));
+}
+
+/** How many runs `meta.etl_runs` holds (of one job, when given). */
+export async function countRuns(db: DbClient, job?: string): Promise<number> {
+  const [row] = await db.query<{ n: string }>(
+    "SELECT count() AS n FROM meta.etl_runs WHERE {job:String} = '' OR job = {job:String}",
+    { job: job ?? '' },
+  );
+  return Number(row?.n ?? 0);
 }

@@ -26,6 +26,8 @@ export interface RunRecord {
   parentRunId: string | null;
   durationMs: number;
   pid: number;
+  /** Start as unix ms (orders runs started within one second); absent in records spooled by older versions. */
+  startedAtMs?: number;
 }
 
 /** The `meta.etl_runs` row of a record (JSONEachRow). */
@@ -48,5 +50,6 @@ export function toRunRow(r: RunRecord): Record<string, unknown> {
     parent_run_id: r.parentRunId,
     duration_ms: String(r.durationMs),
     pid: r.pid,
+    started_ms: r.startedAtMs === undefined ? undefined : String(r.startedAtMs),
   };
 }

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { configSecrets, type Config } from '../config/loadConfig.js';
 import type { Db } from '../clickhouse/db.js';
 import { ConfigError, JobCancelledError, JobTimeoutError, UsageError } from '../errors.js';
-import { resolveWindow, trailingWindow, windowDays, type DateWindow } from '../time/dates.js';
+import { businessDate, resolveWindow, trailingWindow, windowDays, type DateWindow } from '../time/dates.js';
 import { createScrubber, describeError } from '../util/scrub.js';
 import { JOBS } from '../../jobs/index.js';
 import { startHeartbeat, type HeartbeatRun } from './heartbeat.js';
@@ -115,7 +115,7 @@ const STEP_LOCK_WAIT_MS = 10 * 60_000;
 /**
  * The window a run of `job` would take: `--from/--to` as given, missing ends from the default
  * window (the last ETL_WINDOW_DAYS MSK days up to yesterday, relative to `nowMs`).
- * @throws UsageError for impossible dates, a reversed or too long window, or a backfill without both ends.
+ * @throws UsageError for impossible dates, a reversed, too long or future window, or a backfill without both ends.
  */
 export function planRunWindow(
   config: Config,
@@ -127,7 +127,14 @@ export function planRunWindow(
     throw new UsageError('backfill_all needs both --from and --to (YYYY-MM-DD)');
   }
   const fallback = trailingWindow(new Date(nowMs), config.timezone, config.runner.windowDays);
-  return resolveWindow(input ?? {}, fallback, config.runner.maxWindowDays);
+  const window = resolveWindow(input ?? {}, fallback, config.runner.maxWindowDays);
+  const today = businessDate(new Date(nowMs), config.timezone);
+  if (window.toDate > today) {
+    throw new UsageError(
+      `the window ${window.fromDate}..${window.toDate} reaches into the future (today is ${today} in ${config.timezone})`,
+    );
+  }
+  return window;
 }
 
 /** Creates a runner. */
@@ -263,6 +270,7 @@ export function createRunner(deps: RunnerDeps): Runner {
         parentRunId: request.parentRunId ?? null,
         durationMs: finishedMs - startedMs,
         pid: process.pid,
+        startedAtMs: startedMs,
       };
       try {
         await writeRun(db.control, record);

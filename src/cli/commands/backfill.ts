@@ -8,10 +8,10 @@ import { planBackfill } from '../../../jobs/index.js';
 import { openApp, type App } from '../../app/openApp.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import type { HeldLock } from '../../runner/jobLock.js';
-import { lockJob } from '../../runner/runner.js';
+import { lockJob, planRunWindow } from '../../runner/runner.js';
 import { STEP_JOBS, type StepJobName, type StepProgress } from '../../runner/job.js';
 import type { RunRecord, Trigger } from '../../runner/runRecord.js';
-import { parseIsoDate, resolveWindow, type DateWindow } from '../../time/dates.js';
+import { parseIsoDate, type DateWindow } from '../../time/dates.js';
 import { runSummary, textTable } from '../format.js';
 import type { CommandContext } from '../main.js';
 import { cliActor, cliTrigger } from './shared.js';
@@ -42,19 +42,22 @@ export function parseStepJobs(list: string | undefined): StepJobName[] {
   return STEP_JOBS.filter((j) => names.includes(j));
 }
 
-/** Rows currently in the staging tables and marts for a window (what a backfill replaces). */
+/** The table each step job replaces, with its partition date column. */
+const TARGETS: Record<StepJobName, [string, string]> = {
+  vk_fetch: ['zakaz.stg_vk_ads_daily', 'stat_date'],
+  qtickets_fetch: ['zakaz.stg_qtickets_sales', 'sale_date'],
+  build_dm_vk: ['zakaz.dm_vk_ads_daily', 'stat_date'],
+  build_dm_sales: ['zakaz.dm_sales_daily', 'sale_date'],
+};
+
+/** Rows currently in the tables that `jobs` replace, for a window (what a backfill would overwrite). */
 export async function rowsInWindow(
   app: App,
   window: DateWindow,
+  jobs: readonly StepJobName[],
 ): Promise<Array<{ table: string; rows: number }>> {
-  const targets: Array<[string, string]> = [
-    ['zakaz.stg_vk_ads_daily', 'stat_date'],
-    ['zakaz.stg_qtickets_sales', 'sale_date'],
-    ['zakaz.dm_vk_ads_daily', 'stat_date'],
-    ['zakaz.dm_sales_daily', 'sale_date'],
-  ];
   const out: Array<{ table: string; rows: number }> = [];
-  for (const [table, column] of targets) {
+  for (const [table, column] of jobs.map((j) => TARGETS[j])) {
     const [row] = await app.db.query<{ n: string }>(
       `SELECT count() AS n FROM ${table} WHERE ${column} BETWEEN {f:Date} AND {t:Date}`,
       { f: window.fromDate, t: window.toDate },
@@ -126,11 +129,8 @@ export async function backfillCommand(ctx: CommandContext, opts: BackfillOpts): 
       throw new UsageError(`--chunk-days must be a whole number from 1 to 366, got "${opts.chunkDays}"`);
     }
   }
-  const window = resolveWindow(
-    { from: opts.from, to: opts.to },
-    { fromDate: opts.from, toDate: opts.to },
-    config.runner.maxWindowDays,
-  );
+  const window = planRunWindow(config, 'backfill_all', { from: opts.from, to: opts.to }, Date.now());
+
   const logger = ctx.logger(config);
   const trigger = cliTrigger(opts.trigger, ctx.io.env);
   const lock = opts.dryRun ? undefined : await lockJob({ config, job: 'backfill_all', trigger, logger });
@@ -156,7 +156,7 @@ export async function backfillCommand(ctx: CommandContext, opts: BackfillOpts): 
       ctx.out(
         textTable(
           ['table', 'rows'],
-          (await rowsInWindow(app, window)).map((r) => [r.table, r.rows]),
+          (await rowsInWindow(app, window, jobs)).map((r) => [r.table, r.rows]),
           [1],
         ),
       );

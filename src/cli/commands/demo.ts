@@ -7,8 +7,10 @@
  * The demo never touches a configured ClickHouse server or the production data directories:
  * it always runs embedded in its own directories.
  */
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { openApp } from '../../app/openApp.js';
+import { vkTokenStorePath } from '../../app/sources.js';
 import { embeddedDataExists } from '../../clickhouse/db.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { listRuns } from '../../runner/registry.js';
@@ -21,6 +23,10 @@ import type { CommandContext } from '../main.js';
 import { cliActor } from './shared.js';
 import { runBackfillWithProgress } from './backfill.js';
 import type { App } from '../../app/openApp.js';
+
+function stepIndex(job: string): number {
+  return (STEP_JOBS as readonly string[]).indexOf(job);
+}
 
 /** Seed of the demo's sandbox data: the same seed gives the same orders and statistics. */
 export const DEMO_SEED = 20_251_101;
@@ -43,13 +49,14 @@ export async function martTotals(app: App, window: DateWindow): Promise<MartTota
   const params = { f: window.fromDate, t: window.toDate };
   const [vk] = await app.db.query<Record<string, string>>(
     `SELECT uniqExact(stat_date) AS days, count() AS rows, sum(impressions) AS impressions, sum(clicks) AS clicks,
-            toString(sum(spend)) AS spend
+            toDecimalString(sum(spend), 2) AS spend
      FROM zakaz.dm_vk_ads_daily WHERE stat_date BETWEEN {f:Date} AND {t:Date}`,
     params,
   );
   const [sales] = await app.db.query<Record<string, string>>(
     `SELECT uniqExact(sale_date) AS days, count() AS rows, sum(tickets_sold) AS tickets,
-            toString(sum(revenue)) AS revenue, toString(sum(refunds_amount)) AS refunds, toString(sum(net_revenue)) AS net
+            toDecimalString(sum(revenue), 2) AS revenue, toDecimalString(sum(refunds_amount), 2) AS refunds,
+            toDecimalString(sum(net_revenue), 2) AS net
      FROM zakaz.dm_sales_daily WHERE sale_date BETWEEN {f:Date} AND {t:Date}`,
     params,
   );
@@ -94,6 +101,9 @@ export async function demoCommand(ctx: CommandContext, opts: { days: string }): 
       LOG_LEVEL: ctx.io.env.LOG_LEVEL ?? 'warn',
     });
     const reused = embeddedDataExists(config.clickhouse.dataDir);
+    // The sandbox keeps its tokens in memory: a token stored by an earlier demo belongs to a
+    // sandbox that is gone. Start clean instead of showing a refresh refusal.
+    rmSync(vkTokenStorePath(config), { force: true });
     ctx.out(`zakaz-etl demo`);
     ctx.out(
       `  ClickHouse: embedded, ${config.clickhouse.dataDir} (${reused ? 'reusing earlier demo data' : 'new'})`,
@@ -118,7 +128,11 @@ export async function demoCommand(ctx: CommandContext, opts: { days: string }): 
       ctx.out(runSummary(record));
 
       const runs = await listRuns(app.db, { limit: 200 });
-      const thisBackfill = runs.filter((r) => r.runId === record.runId || r.parentRunId === record.runId);
+      // The parent first, then its steps in the order they ran (chunk by chunk).
+      const steps = runs
+        .filter((r) => r.parentRunId === record.runId)
+        .sort((a, b) => a.fromDate.localeCompare(b.fromDate) || stepIndex(a.job) - stepIndex(b.job));
+      const thisBackfill = [...runs.filter((r) => r.runId === record.runId), ...steps];
       ctx.out(`\nrun history (meta.etl_runs, this backfill):`);
       ctx.out(runsTable(thisBackfill, config.timezone));
 

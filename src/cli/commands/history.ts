@@ -2,7 +2,7 @@
 import { openApp } from '../../app/openApp.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { isJobName } from '../../runner/job.js';
-import { listRuns } from '../../runner/registry.js';
+import { countRuns, listRuns } from '../../runner/registry.js';
 import { runsTable } from '../format.js';
 import type { CommandContext } from '../main.js';
 
@@ -26,6 +26,9 @@ export async function historyCommand(
       ctx.out('no runs recorded yet');
     } else {
       ctx.out(runsTable(runs, config.timezone));
+      const total = await countRuns(app.db, opts.job);
+      if (total > runs.length)
+        ctx.out(`showing the latest ${runs.length} of ${total} runs; --limit N shows more`);
     }
     return ExitCode.ok;
   } finally {

@@ -1,4 +1,5 @@
 /** Helpers shared by the CLI commands. */
+import os from 'node:os';
 import type { CliIo } from '../main.js';
 import type { Trigger } from '../../runner/runRecord.js';
 
@@ -10,5 +11,13 @@ export function cliTrigger(option: string | undefined, env: CliIo['env']): Trigg
 
 /** Who started a CLI run: `--actor`, else the CI actor, else the login user. */
 export function cliActor(option: string | undefined, env: CliIo['env']): string {
-  return option ?? env.GITHUB_ACTOR ?? env.USER ?? env.LOGNAME ?? '';
+  return option ?? env.GITHUB_ACTOR ?? env.USER ?? env.LOGNAME ?? loginName();
+}
+
+function loginName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return '';
+  }
 }
