@@ -8,6 +8,7 @@
 import { EtlError, JobCancelledError } from '../src/errors.js';
 import { STEP_JOBS, type Job, type StepJobName } from '../src/runner/job.js';
 import { chunkWindow, type DateWindow } from '../src/time/dates.js';
+import { vkHorizonProblem } from './vk_fetch.js';
 
 /** One planned step of a backfill. */
 export interface BackfillStep {
@@ -39,6 +40,12 @@ export const backfillAll: Job = {
       ? ['QTICKETS_TOKEN: required by qtickets_fetch']
       : []),
   ],
+  refuseWindow: (window, today, backfill) => {
+    const problem = backfill.jobs.includes('vk_fetch') ? vkHorizonProblem(window, today) : undefined;
+    return (
+      problem && `${problem}; backfill older days with --jobs qtickets_fetch,build_dm_sales, or start later`
+    );
+  },
   async run(ctx) {
     const steps = planBackfill(ctx.window, ctx.backfill.jobs, ctx.backfill.chunkDays);
     let rowsRead = 0;

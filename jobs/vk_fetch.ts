@@ -9,6 +9,18 @@ import { replaceWindow } from '../src/clickhouse/replaceWindow.js';
 import { STG_VK_ADS_DAILY } from '../src/marts/tables.js';
 import type { Job } from '../src/runner/job.js';
 import { createCityResolver } from '../src/sources/cityResolver.js';
+import { addDays, type DateWindow, type IsoDate } from '../src/time/dates.js';
+
+/** VK Ads serves daily statistics for the last 366 days, today included (ERR_LIMIT_EXCEEDED beyond). */
+export const VK_STATS_HORIZON_DAYS = 366;
+
+/** Why VK Ads cannot give statistics for `window`, or undefined. */
+export function vkHorizonProblem(window: DateWindow, today: IsoDate): string | undefined {
+  const earliest = addDays(today, -(VK_STATS_HORIZON_DAYS - 1));
+  return window.fromDate < earliest
+    ? `VK Ads keeps daily statistics for the last ${VK_STATS_HORIZON_DAYS} days only: vk_fetch can start at ${earliest} at the earliest, not ${window.fromDate}`
+    : undefined;
+}
 
 export const vkFetch: Job = {
   name: 'vk_fetch',
@@ -19,6 +31,7 @@ export const vkFetch: Job = {
       : ['VK_ADS_CLIENT_ID: required by vk_fetch (VK Ads → Settings → API access)']),
     ...(config.vkAds.clientSecret ? [] : ['VK_ADS_CLIENT_SECRET: required by vk_fetch']),
   ],
+  refuseWindow: (window, today) => vkHorizonProblem(window, today),
   async run(ctx) {
     const resolveCity = createCityResolver(await loadCityAliases(ctx.db));
     const source = ctx.sources.vkAds();

@@ -2,12 +2,16 @@
  * The `etl` executable as systemd, CI and people run it: separate processes on one embedded
  * ClickHouse directory, exit codes 0/1/2/75, no stack traces, no secrets, killed runs closed.
  */
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addDays, businessDate } from '../src/time/dates.js';
 import { startQticketsSandbox, type QticketsSandbox } from '../src/sandbox/qticketsSandbox.js';
 import { startVkAdsSandbox, type VkAdsSandbox } from '../src/sandbox/vkAdsSandbox.js';
 import { runEtl, spawnEtl, waitForOutput } from './helpers/cli.js';
 import { tempDir, testEnv } from './helpers/env.js';
 
+const today = businessDate(new Date(), 'Europe/Moscow');
 let vk: VkAdsSandbox;
 let qt: QticketsSandbox;
 let env: Record<string, string>;
@@ -105,8 +109,27 @@ describe('etl CLI', () => {
         ['backfill', '--from', '2025-01-01', '--to', '2025-01-05', '--chunk-days', '-3'],
         /--chunk-days must be/,
       ],
-      [['run', 'build_dm_sales', '--from', '2999-01-01', '--to', '2999-01-02'], /reaches into the future/],
-      [['backfill', '--from', '2026-01-01', '--to', '2999-01-01'], /at most 366|reaches into the future/],
+      [
+        ['run', 'build_dm_sales', '--from', addDays(today, 1), '--to', addDays(today, 2)],
+        /reaches into the future/,
+      ],
+      [['backfill', '--from', addDays(today, -1), '--to', addDays(today, 3)], /reaches into the future/],
+      [
+        ['run', 'vk_fetch', '--from', addDays(today, -400), '--to', addDays(today, -390)],
+        /last 366 days only/,
+      ],
+      [
+        ['backfill', '--from', addDays(today, -400), '--to', addDays(today, -390)],
+        /--jobs qtickets_fetch,build_dm_sales/,
+      ],
+      [
+        ['run', 'build_dm_vk', '--from', '1969-12-30', '--to', '1970-01-02'],
+        /between 1970-01-01 and 2149-06-06/,
+      ],
+      [
+        ['run', 'build_dm_vk', '--from', '9999-12-30', '--to', '9999-12-31'],
+        /between 1970-01-01 and 2149-06-06/,
+      ],
       [['history', '--limit', '0'], /--limit must be a whole number/],
       [['history', '--job', 'Москва'], /unknown job "Москва"/],
       [['frobnicate'], /unknown command/],
@@ -132,6 +155,37 @@ describe('etl CLI', () => {
     expect(r.stderr).toMatch(/ETL_TIMEZONE: expected an IANA time zone/);
     expect(r.stderr).toMatch(/HTTP_RETRIES: expected a whole number/);
     expect(r.stderr).toMatch(/CLICKHOUSE_URL: expected an http\(s\) URL/);
+  });
+
+  it('unusable paths, a mistyped data dir and an unreachable server: clear messages, nothing created', async () => {
+    const root = tempDir();
+    writeFileSync(path.join(root, 'a-file'), 'x');
+    const underFile = await runEtl(['history'], { ...env, ETL_DATA_DIR: path.join(root, 'a-file', 'state') });
+    expect(underFile.code).toBe(2);
+    expect(underFile.stderr).toMatch(/ETL_DATA_DIR: cannot use .*a part of the path is a file/);
+
+    const typo = path.join(root, 'clickhuose');
+    const mistyped = await runEtl(['history'], { ...env, CLICKHOUSE_DATA_DIR: typo });
+    expect(mistyped.code).toBe(2);
+    expect(mistyped.stderr).toMatch(/CLICKHOUSE_DATA_DIR: there is no database in .* yet; run "etl migrate"/);
+    expect(existsSync(typo)).toBe(false);
+
+    const withPassword = await runEtl(['history'], {
+      ...env,
+      CLICKHOUSE_URL: 'ftp://etl:S3cretPass@ch.example:9000',
+    });
+    expect(withPassword.code).toBe(2);
+    expect(withPassword.stderr).not.toContain('S3cretPass');
+
+    const closed = await runEtl(['history'], {
+      ...env,
+      CLICKHOUSE_URL: 'http://127.0.0.1:1',
+      CLICKHOUSE_PASSWORD: 'pw-12345',
+    });
+    expect(closed.code).toBe(1);
+    expect(closed.stderr).toMatch(/^etl: ClickHouse call failed \(server\): .*ECONNREFUSED/);
+    expect(closed.stderr.trim().split('\n')).toHaveLength(1);
+    expect(closed.stderr).not.toContain('pw-12345');
   });
 
   it('missing credentials for a fetch: exit 2 before anything runs', async () => {

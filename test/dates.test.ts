@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
 import {
   businessDate,
+  eachDay,
+  parseIsoDate,
   chunkWindow,
   isIsoDate,
   resolveWindow,
@@ -51,6 +53,14 @@ describe('business dates (MSK)', () => {
     expect(() => resolveWindow({ from: '2024-01-01', to: '2026-01-01' }, fallback, 366)).toThrow(
       /at most 366/,
     );
+  });
+
+  it("refuses dates outside ClickHouse's Date range instead of storing them changed", () => {
+    for (const bad of ['1969-12-30', '0000-01-01', '2149-06-07', '9999-12-31']) {
+      expect(() => parseIsoDate(bad, '--from')).toThrow(/between 1970-01-01 and 2149-06-06/);
+    }
+    expect(parseIsoDate('2149-06-06', '--to')).toBe('2149-06-06');
+    expect(eachDay({ fromDate: '2149-06-05', toDate: '2149-06-06' })).toEqual(['2149-06-05', '2149-06-06']);
   });
 
   it('chunks a window into consecutive pieces that cover it exactly', () => {

@@ -5,10 +5,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db, DbClient } from '../src/clickhouse/db.js';
 import { JobBusyError } from '../src/errors.js';
-import { flushSpool } from '../src/runner/recovery.js';
+import os from 'node:os';
+import { writeHeartbeat, type HeartbeatRun } from '../src/runner/heartbeat.js';
+import { flushSpool, reapInterrupted } from '../src/runner/recovery.js';
 import { listRuns } from '../src/runner/registry.js';
 import { createRunner } from '../src/runner/runner.js';
-import { readSpool } from '../src/runner/spool.js';
+import { readSpool, spoolRun } from '../src/runner/spool.js';
 import { createSources } from '../src/app/sources.js';
 import { addDays, businessDate } from '../src/time/dates.js';
 import { startSandboxApp, type SandboxApp } from './helpers/app.js';
@@ -24,6 +26,33 @@ beforeAll(async () => {
 afterAll(async () => {
   await s.close();
 });
+
+function heartbeatOf(r: { runId: string; job: string; startedAt: number }): HeartbeatRun {
+  return {
+    runId: r.runId,
+    job: r.job,
+    startedAt: r.startedAt,
+    fromDate: window.from,
+    toDate: window.to,
+    host: os.hostname(),
+    pid: process.pid,
+    versionTag: 'test',
+    trigger: 'cli',
+    actor: '',
+    parentRunId: null,
+    procIdentity: '',
+  };
+}
+
+function reap() {
+  return reapInterrupted(s.app.db, {
+    host: os.hostname(),
+    staleMs: 60_000,
+    now: Date.now,
+    timezone: 'Europe/Moscow',
+    logger: silentLogger,
+  });
+}
 
 async function contents(
   db: DbClient,
@@ -265,6 +294,57 @@ describe('runner with the sandbox upstreams', () => {
     expect(await flushSpool(s.app.db, s.config.dataDir, silentLogger)).toEqual([]);
     expect(await find()).toHaveLength(1);
     expect(readSpool(s.config.dataDir).records).toEqual([]);
+  });
+
+  it('never writes a run twice: a spooled record already in ClickHouse, or a heartbeat of a recorded run', async () => {
+    const record = await s.app.runner.run({ job: 'build_dm_vk', window, trigger: 'cli' });
+    spoolRun(s.config.dataDir, record);
+    expect(await flushSpool(s.app.db, s.config.dataDir, silentLogger)).toEqual([]);
+    expect(readSpool(s.config.dataDir).records).toEqual([]);
+    // Its 'finished' heartbeat got lost: the run must not also be closed as interrupted.
+    await writeHeartbeat(
+      s.app.db.control,
+      { ...heartbeatOf(record), pid: 2_000_000_000, procIdentity: '' },
+      'running',
+      Date.now(),
+    );
+    expect(await reap()).toEqual([]);
+    const rows = await s.app.db.query('SELECT 1 FROM meta.etl_runs WHERE run_id = {id:UUID}', {
+      id: record.runId,
+    });
+    expect(rows).toHaveLength(1);
+  });
+
+  it('closes a killed run even when another process now has its pid', async () => {
+    const runId = '0b9f3c1e-5d7a-4e2b-9c4d-1a2b3c4d5e6f';
+    // pid 1 is alive, but it is not the process that started this run.
+    await writeHeartbeat(
+      s.app.db.control,
+      {
+        ...heartbeatOf({ runId, job: 'vk_fetch', startedAt: Math.floor(Date.now() / 1000) - 60 }),
+        pid: 1,
+        procIdentity: 'other-boot:42',
+      },
+      'running',
+      Date.now(),
+    );
+    const closed = await reap();
+    expect(closed.map((r) => [r.runId, r.status])).toEqual([[runId, 'error']]);
+    expect(closed[0]?.errMsg).toMatch(/^interrupted: process 1 /);
+    expect(await reap()).toEqual([]);
+  });
+
+  it('fails, leaving staging as it was, when VK refuses statistics for every banner', async () => {
+    const before = await contents(s.app.db, 'zakaz.stg_vk_ads_daily');
+    s.vk.faults.statsUnavailableBannerIds = s.vk.data.banners.map((b) => b.id);
+    try {
+      const record = await s.app.runner.run({ job: 'vk_fetch', window, trigger: 'cli' });
+      expect(record.status).toBe('error');
+      expect(record.errMsg).toMatch(/refused statistics for all \d+ banners/);
+    } finally {
+      s.vk.faults.reset();
+    }
+    expect(await contents(s.app.db, 'zakaz.stg_vk_ads_daily')).toEqual(before);
   });
 
   it('runs a backfill as a parent run with one child run per step', async () => {

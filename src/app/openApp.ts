@@ -6,9 +6,9 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/loadConfig.js';
-import { openDatabase, type Db } from '../clickhouse/db.js';
+import { embeddedDataExists, openDatabase, type Db } from '../clickhouse/db.js';
 import { migrate, pendingMigrations, type MigrateResult } from '../clickhouse/migrate.js';
-import { SchemaBehindError } from '../errors.js';
+import { ConfigError, SchemaBehindError } from '../errors.js';
 import type { Sources } from '../runner/job.js';
 import { recover, type RecoveryReport } from '../runner/recovery.js';
 import { createRunner, type Runner, type RunListener } from '../runner/runner.js';
@@ -49,6 +49,16 @@ export async function openApp(options: OpenAppOptions): Promise<App> {
   const { config, logger } = options;
   const now = options.now ?? Date.now;
   const versionTag = resolveVersionTag(config.versionTag);
+  if (
+    options.schema === 'require' &&
+    config.clickhouse.url === undefined &&
+    !embeddedDataExists(config.clickhouse.dataDir)
+  ) {
+    // Do not create an empty database at a mistyped path.
+    throw new ConfigError([
+      `CLICKHOUSE_DATA_DIR: there is no database in ${config.clickhouse.dataDir} yet; run "etl migrate" to create it there, or fix the path`,
+    ]);
+  }
   const db = await openDatabase({ config, logger, owner: options.owner });
   try {
     let migrations: MigrateResult | undefined;

@@ -5,6 +5,7 @@
  * (the stack is logged at debug level).
  */
 import { Command, CommanderError, Option } from 'commander';
+import { prepareLocalDirs } from '../app/localDirs.js';
 import { loadConfig, type Config } from '../config/loadConfig.js';
 import { EtlError, ExitCode, exitCodeOf } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -52,7 +53,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const ctx: CommandContext = {
     io,
     config(overrides = {}) {
-      cachedConfig ??= loadConfig({ ...readEnvironment(io.cwd, io.env), ...overrides }, io.cwd);
+      if (cachedConfig === undefined) {
+        cachedConfig = loadConfig({ ...readEnvironment(io.cwd, io.env), ...overrides }, io.cwd);
+        prepareLocalDirs(cachedConfig);
+      }
       return cachedConfig;
     },
     // A person at a terminal sees the command's own output; JSON info logs are for journald and

@@ -14,7 +14,7 @@
 import { readFileSync, mkdirSync, writeFileSync, rmSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/loadConfig.js';
 import { DatabaseBusyError, DatabaseError } from '../errors.js';
@@ -54,6 +54,9 @@ export interface OpenDatabaseOptions {
 }
 
 const INSERT_BATCH_ROWS = 50_000;
+
+/** The client's own logger prints stack traces to stderr; errors are reported by this module instead. */
+const QUIET = { level: ClickHouseLogLevel.OFF };
 
 type ChConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
 
@@ -243,10 +246,12 @@ async function openEmbedded(options: OpenDatabaseOptions): Promise<Db> {
         const main = createClient({
           connection: connect(),
           clickhouse_settings: pinnedSettings(config.timezone),
+          log: QUIET,
         });
         const control = createClient({
           connection: connect(),
           clickhouse_settings: pinnedSettings(config.timezone),
+          log: QUIET,
         });
         const record: OwnerRecord = {
           pid: process.pid,
@@ -294,6 +299,7 @@ function openServer(options: OpenDatabaseOptions): Db {
     username: ch.user,
     password: ch.password,
     request_timeout: ch.requestTimeoutMs,
+    log: QUIET,
     tls: ch.caCertPath ? { ca_cert: readFileSync(ch.caCertPath) } : undefined,
     clickhouse_settings: {
       ...pinnedSettings(config.timezone),

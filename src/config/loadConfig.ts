@@ -47,7 +47,9 @@ const url = (fallback: string | undefined) =>
         if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
         return value.replace(/\/+$/, '');
       } catch {
-        ctx.addIssue({ code: 'custom', message: `expected an http(s) URL, got "${value}"` });
+        // Never echo a password written into the URL (http://user:password@host).
+        const shown = value.replace(/\/\/([^/@:\s]*):[^/@\s]*@/, '//$1:***@');
+        ctx.addIssue({ code: 'custom', message: `expected an http(s) URL, got "${shown}"` });
         return z.NEVER;
       }
     });

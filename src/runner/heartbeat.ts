@@ -22,6 +22,8 @@ export interface HeartbeatRun {
   trigger: string;
   actor: string;
   parentRunId: string | null;
+  /** `processIdentity(pid)` of the run's process ('' where /proc is unavailable). */
+  procIdentity: string;
 }
 
 /** A running heartbeat; `stop()` writes the 'finished' row. */
@@ -51,6 +53,7 @@ export async function writeHeartbeat(
       trigger: run.trigger,
       actor: run.actor,
       parent_run_id: run.parentRunId,
+      proc_identity: run.procIdentity,
     },
   ]);
 }

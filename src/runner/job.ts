@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/loadConfig.js';
 import type { Db } from '../clickhouse/db.js';
 import type { QticketsSource, VkAdsSource } from '../sources/types.js';
-import type { DateWindow } from '../time/dates.js';
+import type { DateWindow, IsoDate } from '../time/dates.js';
 import type { RunRecord } from './runRecord.js';
 
 /** Every job identifier, in dependency order. */
@@ -91,5 +91,10 @@ export interface Job {
   summary: string;
   /** Configuration this job cannot run without, as "VARIABLE: why" lines (empty when complete). */
   missingConfig(config: Config, backfill: BackfillOptions): string[];
+  /**
+   * Why this window cannot be run (an upstream's horizon), or undefined when it can. Checked
+   * before anything is locked or written. `today` is the MSK date of now.
+   */
+  refuseWindow?(window: DateWindow, today: IsoDate, backfill: BackfillOptions): string | undefined;
   run(ctx: JobContext): Promise<JobOutcome>;
 }

@@ -10,7 +10,7 @@ import lockfile from 'proper-lockfile';
 import type { Logger } from 'pino';
 import { JobBusyError } from '../errors.js';
 import { formatInstant } from '../time/dates.js';
-import { pidAlive } from './recovery.js';
+import { ownerAlive } from './processIdentity.js';
 
 /** How long a lock whose holder stopped refreshing it stays valid, ms (proper-lockfile minimum 2000). */
 export const LOCK_STALE_MS = 10_000;
@@ -19,6 +19,8 @@ const LOCK_UPDATE_MS = 2_000;
 /** Who holds a job lock. */
 export interface LockOwner {
   pid: number;
+  /** `processIdentity(pid)`; '' where /proc is unavailable. */
+  identity: string;
   host: string;
   runId: string;
   trigger: string;
@@ -85,7 +87,12 @@ export async function acquireJobLock(
     // A holder on this host whose process is gone (killed) cannot refresh its lock; rather than
     // refusing runs until the lock goes stale, take it over now. The owner is read again right
     // before, so a process that has just taken the lock over is not robbed of it.
-    if (!takenOver && owner && owner.host === options.owner.host && !pidAlive(owner.pid)) {
+    if (
+      !takenOver &&
+      owner &&
+      owner.host === options.owner.host &&
+      !ownerAlive(owner.pid, owner.identity ?? '')
+    ) {
       const again = readOwner(p.owner);
       if (again?.pid === owner.pid) {
         // proper-lockfile only unlocks its own locks; its lock is the directory `<target>.lock`.

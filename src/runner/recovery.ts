@@ -11,6 +11,7 @@ import type { Db } from '../clickhouse/db.js';
 import { TMP_MARKER } from '../clickhouse/replaceWindow.js';
 import { formatInstant } from '../time/dates.js';
 import { writeHeartbeat, type HeartbeatRun } from './heartbeat.js';
+import { ownerAlive, processIdentity } from './processIdentity.js';
 import { existingRunIds, writeRun } from './registry.js';
 import type { RunRecord, Trigger } from './runRecord.js';
 import { readSpool, removeSpooled } from './spool.js';
@@ -23,17 +24,6 @@ export interface RecoveryReport {
   interrupted: RunRecord[];
   /** tmp tables dropped. */
   droppedTmpTables: string[];
-}
-
-/** True when a process with this pid exists on this host. */
-export function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error: unknown) {
-    return (error as { code?: string }).code === 'EPERM';
-  }
 }
 
 interface HeartbeatRow {
@@ -49,6 +39,7 @@ interface HeartbeatRow {
   trigger: string;
   actor: string;
   parent_run_id: string | null;
+  proc_identity: string;
 }
 
 /** Writes spooled records; returns those written. Files of records already present are removed. */
@@ -80,15 +71,19 @@ export async function reapInterrupted(
   const rows = await db.control.query<HeartbeatRow>(
     `SELECT toString(run_id) AS run_id, job, toUnixTimestamp(started_at) AS started_at,
             toUnixTimestamp64Milli(beat_at) AS beat_ms, toString(from_date) AS from_date, toString(to_date) AS to_date,
-            host, pid, version_tag, trigger, actor, toString(parent_run_id) AS parent_run_id
+            host, pid, version_tag, trigger, actor, toString(parent_run_id) AS parent_run_id, proc_identity
      FROM meta.etl_heartbeats FINAL WHERE state = 'running'`,
   );
   const nowMs = options.now();
   const dead = rows.filter((r) => {
     const staleForMs = nowMs - Number(r.beat_ms);
-    // On this host the pid is authoritative (a slow but live run is not interrupted); elsewhere only
-    // the heartbeat's age can tell.
-    if (r.host === options.host) return r.pid !== process.pid && !pidAlive(r.pid);
+    // On this host the process identity is authoritative (a slow but live run is not
+    // interrupted, a dead one is found even when its pid was reused); elsewhere only the
+    // heartbeat's age can tell.
+    if (r.host === options.host) {
+      if (r.pid === process.pid && r.proc_identity === processIdentity(process.pid)) return false;
+      return !ownerAlive(r.pid, r.proc_identity);
+    }
     return staleForMs > options.staleMs;
   });
   if (dead.length === 0) return [];
@@ -110,6 +105,7 @@ export async function reapInterrupted(
       trigger: r.trigger,
       actor: r.actor,
       parentRunId: r.parent_run_id,
+      procIdentity: r.proc_identity,
     };
     if (!present.has(r.run_id)) {
       const lastBeat = Math.floor(Number(r.beat_ms) / 1000);
@@ -121,7 +117,7 @@ export async function reapInterrupted(
         status: 'error',
         rowsWritten: 0,
         rowsRead: 0,
-        errMsg: `interrupted: process ${r.pid} on ${r.host} stopped without finishing the run (last heartbeat ${formatInstant(lastBeat, options.timezone)}); the window was not replaced, run it again`,
+        errMsg: `interrupted: process ${r.pid} on ${r.host} stopped without finishing the run (last heartbeat ${formatInstant(lastBeat, options.timezone)}); days of the window may be partly replaced: run it again`,
         fromDate: r.from_date,
         toDate: r.to_date,
         host: r.host,

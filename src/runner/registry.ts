@@ -12,11 +12,13 @@ export async function writeRun(db: DbClient, record: RunRecord): Promise<void> {
 /** Of `runIds`, those already present in `meta.etl_runs`. */
 export async function existingRunIds(db: DbClient, runIds: string[]): Promise<Set<string>> {
   if (runIds.length === 0) return new Set();
-  const rows = await db.query<{ run_id: string }>(
-    'SELECT toString(run_id) AS run_id FROM meta.etl_runs WHERE run_id IN {ids:Array(UUID)}',
+  // The alias must not be `run_id`: ClickHouse would resolve the WHERE clause against the String
+  // alias instead of the UUID column and match nothing.
+  const rows = await db.query<{ id: string }>(
+    'SELECT DISTINCT toString(run_id) AS id FROM meta.etl_runs WHERE run_id IN {ids:Array(UUID)}',
     { ids: runIds },
   );
-  return new Set(rows.map((r) => r.run_id));
+  return new Set(rows.map((r) => r.id));
 }
 
 interface RunRowOut {

@@ -23,6 +23,7 @@ import {
   type Sources,
 } from './job.js';
 import { acquireJobLock, type HeldLock } from './jobLock.js';
+import { processIdentity } from './processIdentity.js';
 import { writeRun } from './registry.js';
 import type { RunRecord, Trigger } from './runRecord.js';
 import { spoolRun } from './spool.js';
@@ -98,6 +99,7 @@ export function lockJob(options: {
     job: options.job,
     owner: {
       pid: process.pid,
+      identity: processIdentity(process.pid),
       host: options.host ?? os.hostname(),
       runId: '',
       trigger: options.trigger,
@@ -122,6 +124,7 @@ export function planRunWindow(
   job: JobName,
   input: RunRequest['window'],
   nowMs: number,
+  backfill: Pick<BackfillOptions, 'jobs'> = { jobs: STEP_JOBS },
 ): DateWindow {
   if (job === 'backfill_all' && (input?.from === undefined || input.to === undefined)) {
     throw new UsageError('backfill_all needs both --from and --to (YYYY-MM-DD)');
@@ -134,6 +137,8 @@ export function planRunWindow(
       `the window ${window.fromDate}..${window.toDate} reaches into the future (today is ${today} in ${config.timezone})`,
     );
   }
+  const refusal = JOBS[job].refuseWindow?.(window, today, { chunkDays: 1, ...backfill });
+  if (refusal !== undefined) throw new UsageError(refusal);
   return window;
 }
 
@@ -152,13 +157,13 @@ export function createRunner(deps: RunnerDeps): Runner {
       throw new UsageError(`unknown job "${request.job}"; jobs: ${Object.keys(JOBS).join(', ')}`);
     }
     const job = JOBS[request.job];
-    const window = planWindow(job.name, request.window);
     const backfill: BackfillOptions = {
       jobs: request.backfill?.jobs ?? STEP_JOBS,
       chunkDays: request.backfill?.chunkDays ?? config.runner.backfillChunkDays,
       stopAfterStep: request.backfill?.stopAfterStep,
       onProgress: request.backfill?.onProgress,
     };
+    const window = planRunWindow(config, job.name, request.window, now(), backfill);
     const missing = job.missingConfig(config, backfill);
     if (missing.length > 0) throw new ConfigError(missing);
 
@@ -172,7 +177,14 @@ export function createRunner(deps: RunnerDeps): Runner {
       (await acquireJobLock({
         stateDir: config.dataDir,
         job: job.name,
-        owner: { pid: process.pid, host, runId, trigger: request.trigger, startedAt },
+        owner: {
+          pid: process.pid,
+          identity: processIdentity(process.pid),
+          host,
+          runId,
+          trigger: request.trigger,
+          startedAt,
+        },
         timezone: config.timezone,
         waitMs: request.lockWaitMs ?? 0,
         logger,
@@ -189,6 +201,7 @@ export function createRunner(deps: RunnerDeps): Runner {
       trigger: request.trigger,
       actor,
       parentRunId: request.parentRunId ?? null,
+      procIdentity: processIdentity(process.pid),
     };
     try {
       const heartbeat = await startHeartbeat({

@@ -30,16 +30,26 @@ export function isIsoDate(text: string): boolean {
 }
 
 /**
- * Validates a user-supplied date.
+ * Validates a user-supplied date: a real calendar date within ClickHouse's `Date` range.
  * @param label what the value is, for the message (e.g. `--from`).
  * @throws UsageError naming the value and the expected form.
  */
 export function parseIsoDate(text: string, label: string): IsoDate {
+  const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
   if (!isIsoDate(text)) {
-    throw new UsageError(`${label} must be a real calendar date YYYY-MM-DD, got "${text}"`);
+    throw new UsageError(`${label} must be a real calendar date YYYY-MM-DD, got "${shown}"`);
+  }
+  if (text < MIN_DATE || text > MAX_DATE) {
+    throw new UsageError(
+      `${label} must be between ${MIN_DATE} and ${MAX_DATE} (ClickHouse's Date range), got "${shown}"`,
+    );
   }
   return text;
 }
+
+/** The range of ClickHouse's `Date` type; dates outside it would be stored silently changed. */
+export const MIN_DATE: IsoDate = '1970-01-01';
+export const MAX_DATE: IsoDate = '2149-06-06';
 
 /** The business date of the instant `now` in `zone`. */
 export function businessDate(now: Date, zone: string): IsoDate {
@@ -60,17 +70,20 @@ export function windowDays(window: DateWindow): number {
 
 /** Every date of the inclusive window, in order. */
 export function eachDay(window: DateWindow): IsoDate[] {
-  const days: IsoDate[] = [];
-  for (let d = window.fromDate; d <= window.toDate; d = addDays(d, 1)) days.push(d);
-  return days;
+  // Counted, not compared as text: past year 9999 ISO strings stop sorting as dates.
+  const count = windowDays(window);
+  return Array.from({ length: Math.max(0, count) }, (_, i) => addDays(window.fromDate, i));
 }
 
 /** Splits a window into consecutive chunks of at most `chunkDays` days. */
 export function chunkWindow(window: DateWindow, chunkDays: number): DateWindow[] {
+  const days = windowDays(window);
   const chunks: DateWindow[] = [];
-  for (let from = window.fromDate; from <= window.toDate; from = addDays(from, chunkDays)) {
-    const end = addDays(from, chunkDays - 1);
-    chunks.push({ fromDate: from, toDate: end < window.toDate ? end : window.toDate });
+  for (let offset = 0; offset < days; offset += chunkDays) {
+    chunks.push({
+      fromDate: addDays(window.fromDate, offset),
+      toDate: addDays(window.fromDate, Math.min(offset + chunkDays, days) - 1),
+    });
   }
   return chunks;
 }

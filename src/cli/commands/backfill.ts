@@ -129,7 +129,9 @@ export async function backfillCommand(ctx: CommandContext, opts: BackfillOpts): 
       throw new UsageError(`--chunk-days must be a whole number from 1 to 366, got "${opts.chunkDays}"`);
     }
   }
-  const window = planRunWindow(config, 'backfill_all', { from: opts.from, to: opts.to }, Date.now());
+  const window = planRunWindow(config, 'backfill_all', { from: opts.from, to: opts.to }, Date.now(), {
+    jobs,
+  });
 
   const logger = ctx.logger(config);
   const trigger = cliTrigger(opts.trigger, ctx.io.env);

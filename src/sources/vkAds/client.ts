@@ -442,6 +442,17 @@ export function createVkAdsClient(options: VkAdsClientOptions): VkAdsClient {
         }
         yield toRows(items, contexts, chunk);
       }
+      // Every banner refused means the account or the token lost access, not a few deleted ads:
+      // fail rather than let the job replace the window with nothing.
+      if (ids.length > 0 && refused.size === ids.length) {
+        throw new UpstreamHttpError(
+          VK_UPSTREAM,
+          400,
+          'ERR_WRONG_BANNERS',
+          `${VK_UPSTREAM}: VK Ads refused statistics for all ${ids.length} banners of the account (ERR_WRONG_BANNERS); ` +
+            'check that the API client still has access to this account',
+        );
+      }
       // Do not bisect the same refused ids again in the next chunk of a long window.
       if (refused.size > 0) ids = ids.filter((id) => !refused.has(id));
     }
