@@ -11,7 +11,7 @@ import { EtlError, ExitCode, exitCodeOf } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { STEP_JOBS } from '../runner/job.js';
 import { readEnvironment } from './environment.js';
-import { backfillCommand } from './commands/backfill.js';
+import { backfillCommand, type BackfillOpts } from './commands/backfill.js';
 import { demoCommand } from './commands/demo.js';
 import { historyCommand } from './commands/history.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -108,17 +108,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--dry-run', 'show the steps and the rows they would replace, run nothing')
     .addOption(new Option('--trigger <trigger>', 'what started the run').choices(['cli', 'schedule', 'ci']))
     .option('--actor <name>', 'who started it')
-    .action(
-      async (opts: {
-        from: string;
-        to: string;
-        jobs?: string;
-        chunkDays?: string;
-        dryRun?: boolean;
-        trigger?: string;
-        actor?: string;
-      }) => setExit(await backfillCommand(ctx, opts)),
-    );
+    .action(async (opts: BackfillOpts) => setExit(await backfillCommand(ctx, opts)));
 
   program
     .command('history')

@@ -16,7 +16,8 @@ import { runSummary, textTable } from '../format.js';
 import type { CommandContext } from '../main.js';
 import { cliActor, cliTrigger } from './shared.js';
 
-interface BackfillOpts {
+/** Options of `etl backfill`, as commander parses them. */
+export interface BackfillOpts {
   from: string;
   to: string;
   jobs?: string;
