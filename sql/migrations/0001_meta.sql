@@ -43,11 +43,29 @@ CREATE TABLE IF NOT EXISTS meta.etl_heartbeats {{ON_CLUSTER}} (
 ) ENGINE = {{ENGINE:ReplacingMergeTree}}(beat_at) ORDER BY run_id
 TTL toDateTime(beat_at) + INTERVAL 30 DAY;
 
+-- One row per alert (the customer's six columns first). State changes (a repeat, a delivery, a
+-- resolution) write a newer version of the same alert_id; read with FINAL.
 CREATE TABLE IF NOT EXISTS meta.etl_alerts {{ON_CLUSTER}} (
-    ts DateTime,
+    ts DateTime,                     -- when the problem was first raised
     severity LowCardinality(String), -- 'info' | 'warning' | 'critical'
     job LowCardinality(String),
-    code LowCardinality(String),     -- 'RUN_FAILED' | 'ZERO_ROWS' | 'ANOMALY' | ...
-    message String,
-    context_json String
-) ENGINE = {{ENGINE:MergeTree}} ORDER BY (ts, job) PARTITION BY toYYYYMM(ts);
+    code LowCardinality(String),     -- 'RUN_FAILED' | 'ZERO_ROWS' | 'ANOMALY' | 'RECOVERED' | ...
+    message String,                  -- plain text, as told
+    context_json String,
+    alert_id UUID,
+    dedup_key String,                -- code|job|data date|signature: the same problem has the same key
+    run_id Nullable(UUID),           -- the run that raised it
+    data_date Nullable(Date),        -- the MSK business date it is about
+    occurrences UInt32,              -- times the problem was seen; repeats do not send again
+    last_seen DateTime,
+    delivery_state LowCardinality(String), -- 'pending' | 'delivered' | 'printed' | 'rejected'
+    delivery_error String,
+    notified_at Nullable(DateTime),  -- last time it was told (first delivery or reminder)
+    chat_id String,
+    message_id Nullable(Int64),      -- Telegram message of the first delivery
+    resolved_at Nullable(DateTime),
+    resolved_by_run_id Nullable(UUID),
+    version UInt64                   -- ms; the newest version of an alert_id wins
+) ENGINE = {{ENGINE:ReplacingMergeTree}}(version)
+ORDER BY alert_id
+PARTITION BY toYYYYMM(ts);

@@ -13,6 +13,9 @@ import type { Sources } from '../runner/job.js';
 import { recover, type RecoveryReport } from '../runner/recovery.js';
 import { createRunner, type Runner, type RunListener } from '../runner/runner.js';
 import { resolveVersionTag } from '../runner/versionTag.js';
+import { createAlerter, type Alerter } from '../alerts/alerter.js';
+import type { Notifier } from '../notify/notifier.js';
+import { createTerminalNotifier } from '../notify/terminalNotifier.js';
 import { createSources } from './sources.js';
 
 /** An opened application. `close()` releases the database (and the embedded directory). */
@@ -24,6 +27,7 @@ export interface App {
   versionTag: string;
   migrations: MigrateResult | undefined;
   recovery: RecoveryReport;
+  alerter: Alerter;
   close(): Promise<void>;
 }
 
@@ -36,6 +40,8 @@ export interface OpenAppOptions {
   /** `apply`: run pending migrations; `require`: refuse to work on an outdated schema. */
   schema: 'apply' | 'require';
   sources?: Sources;
+  /** Where alerts go; default: printed to stderr (the Telegram notifier when configured comes from the caller). */
+  notifier?: Notifier;
   listeners?: RunListener[];
   now?: () => number;
 }
@@ -78,6 +84,16 @@ export async function openApp(options: OpenAppOptions): Promise<App> {
       timezone: config.timezone,
       logger,
     });
+    const alerter = createAlerter({
+      db,
+      notifier: options.notifier ?? createTerminalNotifier((text) => process.stderr.write(text)),
+      config,
+      logger,
+      now,
+    });
+    // Alerts left by earlier processes first, then the runs found interrupted just now.
+    await alerter.flushOutbox();
+    for (const interrupted of recovery.interrupted) await alerter.onRun(interrupted);
     const runner = createRunner({
       config,
       db,
@@ -85,9 +101,9 @@ export async function openApp(options: OpenAppOptions): Promise<App> {
       logger,
       versionTag,
       now,
-      listeners: options.listeners ?? [],
+      listeners: [async (record) => void (await alerter.onRun(record)), ...(options.listeners ?? [])],
     });
-    return { config, logger, db, runner, versionTag, migrations, recovery, close: () => db.close() };
+    return { config, logger, db, runner, versionTag, migrations, recovery, alerter, close: () => db.close() };
   } catch (error: unknown) {
     await db.close().catch(() => undefined);
     throw error;

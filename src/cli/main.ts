@@ -131,7 +131,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       'newcomer demo: embedded ClickHouse under ./data/demo, local sandbox VK Ads and QTickets servers, a backfill with progress, then history and mart totals',
     )
     .option('--days <n>', 'days to backfill, up to yesterday', '30')
-    .action(async (opts: { days: string }) => setExit(await demoCommand(ctx, opts)));
+    .option('--anomalies', 'plant a mass-refund day and a VK spend spike, to see the alerts')
+    .action(async (opts: { days: string; anomalies?: boolean }) => setExit(await demoCommand(ctx, opts)));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -114,6 +114,26 @@ const schema = z.object({
     .optional()
     .transform((v) => (v === undefined || v === '' ? 'ru' : v))
     .pipe(z.enum(['ru', 'en'], { message: 'expected ru or en' })),
+  TG_TOPIC_ID: optStr().refine((t) => t === undefined || /^\d+$/.test(t), {
+    message: 'expected the numeric message_thread_id of a forum topic',
+  }),
+  ALERT_REMIND_AFTER_MS: int(21_600_000, 60_000, 604_800_000, 'milliseconds'),
+  ANOMALY_BASELINE_DAYS: int(28, 7, 366, 'days'),
+  ANOMALY_MIN_HISTORY_DAYS: int(7, 3, 366, 'days'),
+  ANOMALY_Z_THRESHOLD: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return 3.5;
+      const n = Number(v);
+      if (!/^\d+(\.\d+)?$/.test(v) || n < 1 || n > 20) {
+        ctx.addIssue({ code: 'custom', message: 'expected a number from 1 to 20 (robust z-score)' });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  ANOMALY_MIN_CHANGE_PCT: int(30, 0, 1_000, 'percent'),
   VERSION_TAG: optStr(),
   LOG_LEVEL: z
     .string()
@@ -173,6 +193,20 @@ export interface Config {
     adminUserIds: string[];
     apiRoot: string;
     language: 'ru' | 'en';
+    /** Forum topic (message_thread_id) for alerts, if the chat is a forum. */
+    topicId: number | undefined;
+  };
+  alerts: {
+    /** An open alert that keeps recurring is told again after this long, ms. @default 21_600_000 (6 h) */
+    remindAfterMs: number;
+    /** Trailing days the anomaly baseline (median, MAD) is computed over. @default 28 */
+    baselineDays: number;
+    /** Days of history a baseline needs before an anomaly may fire. @default 7 */
+    minHistoryDays: number;
+    /** Robust z-score (0.6745·|x − median| / MAD) beyond which a day is anomalous. @default 3.5 */
+    zThreshold: number;
+    /** Smallest change against the median that counts, percent of the median. @default 30 */
+    minChangePct: number;
   };
   versionTag: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -237,6 +271,14 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
       adminUserIds: e.TG_ADMIN_USER_IDS,
       apiRoot: e.TG_API_ROOT as string,
       language: e.BOT_LANGUAGE,
+      topicId: e.TG_TOPIC_ID === undefined ? undefined : Number(e.TG_TOPIC_ID),
+    },
+    alerts: {
+      remindAfterMs: e.ALERT_REMIND_AFTER_MS,
+      baselineDays: e.ANOMALY_BASELINE_DAYS,
+      minHistoryDays: e.ANOMALY_MIN_HISTORY_DAYS,
+      zThreshold: e.ANOMALY_Z_THRESHOLD,
+      minChangePct: e.ANOMALY_MIN_CHANGE_PCT,
     },
     versionTag: e.VERSION_TAG,
     logLevel: e.LOG_LEVEL,

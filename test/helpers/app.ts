@@ -16,6 +16,7 @@ import {
   type VkAdsSandboxOptions,
 } from '../../src/sandbox/vkAdsSandbox.js';
 import { silentLogger, testEnv } from './env.js';
+import { createRecordingNotifier } from './recordingNotifier.js';
 
 /** Sandboxes, the config that points at them, and an opened app. */
 export interface SandboxApp {
@@ -44,7 +45,13 @@ export async function startSandboxApp(
     ...options.env,
   });
   const config = loadConfig(env);
-  const app = await openApp({ config, logger: silentLogger, owner: 'test', schema: 'apply' });
+  const app = await openApp({
+    config,
+    logger: silentLogger,
+    owner: 'test',
+    schema: 'apply',
+    notifier: createRecordingNotifier(),
+  });
   return {
     vk,
     qt,

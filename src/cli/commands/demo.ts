@@ -17,7 +17,8 @@ import { listRuns } from '../../runner/registry.js';
 import { startQticketsSandbox } from '../../sandbox/qticketsSandbox.js';
 import { startVkAdsSandbox } from '../../sandbox/vkAdsSandbox.js';
 import { STEP_JOBS } from '../../runner/job.js';
-import { trailingWindow, type DateWindow } from '../../time/dates.js';
+import { addDays, businessDate, trailingWindow, type DateWindow } from '../../time/dates.js';
+import { createTerminalNotifier } from '../../notify/terminalNotifier.js';
 import { runsTable, runSummary, textTable } from '../format.js';
 import type { CommandContext } from '../main.js';
 import { cliActor } from './shared.js';
@@ -80,14 +81,28 @@ export async function martTotals(app: App, window: DateWindow): Promise<MartTota
 }
 
 /** The newcomer demo (see the module doc). @returns 0 when the backfill ended ok, else 1. */
-export async function demoCommand(ctx: CommandContext, opts: { days: string }): Promise<number> {
+export async function demoCommand(
+  ctx: CommandContext,
+  opts: { days: string; anomalies?: boolean },
+): Promise<number> {
   const days = Number(opts.days);
   if (!/^\d+$/.test(opts.days) || days < 1 || days > 366) {
     throw new UsageError(`--days must be a whole number from 1 to 366, got "${opts.days}"`);
   }
   const demoRoot = path.resolve(ctx.io.cwd, 'data', 'demo');
-  const vk = await startVkAdsSandbox({ seed: DEMO_SEED });
-  const qt = await startQticketsSandbox({ seed: DEMO_SEED });
+  // Planted problems (--anomalies): a mass-refund day and a VK spend spike inside the window.
+  const yesterday = addDays(businessDate(new Date(), 'Europe/Moscow'), -1);
+  const planted = opts.anomalies
+    ? { massRefundDate: addDays(yesterday, -3), spendSpikeDate: addDays(yesterday, -6) }
+    : undefined;
+  const vk = await startVkAdsSandbox({
+    seed: DEMO_SEED,
+    ...(planted ? { scenarios: { spendSpikeDate: planted.spendSpikeDate } } : {}),
+  });
+  const qt = await startQticketsSandbox({
+    seed: DEMO_SEED,
+    ...(planted ? { scenarios: { massRefundDate: planted.massRefundDate } } : {}),
+  });
   try {
     const config = ctx.config({
       CLICKHOUSE_URL: '',
@@ -110,7 +125,18 @@ export async function demoCommand(ctx: CommandContext, opts: { days: string }): 
     );
     ctx.out(`  VK Ads sandbox:   ${vk.url}`);
     ctx.out(`  QTickets sandbox: ${qt.url}`);
-    const app = await openApp({ config, logger: ctx.logger(config), owner: 'etl demo', schema: 'apply' });
+    if (planted) {
+      ctx.out(
+        `  planted problems: mass refunds on ${planted.massRefundDate}, VK spend spike on ${planted.spendSpikeDate}`,
+      );
+    }
+    const app = await openApp({
+      config,
+      logger: ctx.logger(config),
+      owner: 'etl demo',
+      schema: 'apply',
+      notifier: createTerminalNotifier((text) => ctx.out(text)),
+    });
     try {
       const applied = app.migrations?.applied ?? [];
       ctx.out(`  schema: ${applied.length > 0 ? `applied ${applied.join(', ')}` : 'up to date'}`);

@@ -1,0 +1,283 @@
+/**
+ * The alerter: evaluates the rules after every run (whatever triggered it) and for the
+ * healthcheck, dedups against `meta.etl_alerts`, and delivers through the notifier port with a
+ * durable outbox in between. The same problem (code, job, data date, signature) is told once;
+ * repeats raise a counter, and a reminder goes out after `ALERT_REMIND_AFTER_MS`; a failing job
+ * that succeeds again resolves its RUN_FAILED alerts and tells RECOVERED.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config/loadConfig.js';
+import type { Db } from '../clickhouse/db.js';
+import { NotifierRejectedError, type Notifier } from '../notify/notifier.js';
+import { STEP_JOBS } from '../runner/job.js';
+import type { RunRecord } from '../runner/runRecord.js';
+import { eachDay } from '../time/dates.js';
+import { dedupKey, errorSignature, SEVERITY, type AlertCandidate, type AlertRecord } from './alert.js';
+import { findOpenAlert, openAlertsOf, writeAlerts } from './alertStore.js';
+import { findAnomalies, MART_CHECKS } from './anomaly.js';
+import { putOutbox, readOutbox, removeOutbox, type OutboxEntry } from './outbox.js';
+import { renderAlert } from './texts.js';
+import { randomUUID } from 'node:crypto';
+
+/** Dependencies of the alerter. */
+export interface AlerterDeps {
+  db: Db;
+  notifier: Notifier;
+  config: Config;
+  logger: Logger;
+  /** unix ms. @default Date.now */
+  now?: () => number;
+}
+
+/** The alerter API. None of its methods throws: failures are logged and kept in the outbox. */
+export interface Alerter {
+  /** Runner listener: RUN_FAILED, RECOVERED, ZERO_ROWS and ANOMALY for a finished run. */
+  onRun(record: RunRecord): Promise<AlertRecord[]>;
+  /** Dedups, stores and delivers candidates; returns the stored versions. */
+  raise(candidates: AlertCandidate[]): Promise<AlertRecord[]>;
+  /** Finishes what the outbox holds from earlier processes. @returns entries finished. */
+  flushOutbox(): Promise<number>;
+}
+
+/** Creates an alerter. */
+export function createAlerter(deps: AlerterDeps): Alerter {
+  const { db, notifier, config, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const lang = config.telegram.language;
+  const stateDir = config.dataDir;
+
+  const nextVersion = (previous?: AlertRecord) => Math.max(now(), (previous?.version ?? 0) + 1);
+
+  /** Delivers (if needed) and stores one entry; keeps it in the outbox until both are done. */
+  async function settle(entry: OutboxEntry): Promise<OutboxEntry> {
+    putOutbox(stateDir, entry);
+    if (entry.message) {
+      try {
+        const delivery = await notifier.send(entry.message);
+        entry = {
+          record: {
+            ...entry.record,
+            deliveryState: notifier.channel === 'terminal' ? 'printed' : 'delivered',
+            deliveryError: '',
+            chatId: delivery.chatId,
+            messageId: entry.record.messageId ?? delivery.messageIds[0] ?? null,
+            notifiedAt: Math.floor(now() / 1000),
+            version: nextVersion(entry.record),
+          },
+          message: undefined,
+        };
+      } catch (error: unknown) {
+        if (error instanceof NotifierRejectedError) {
+          logger.error(
+            { alertId: entry.record.alertId, reason: error.reason },
+            `alert refused by ${notifier.channel}: ${error.message}`,
+          );
+          entry = {
+            record: {
+              ...entry.record,
+              deliveryState: 'rejected',
+              deliveryError: error.reason,
+              version: nextVersion(entry.record),
+            },
+            message: undefined,
+          };
+        } else {
+          logger.warn(
+            { alertId: entry.record.alertId, err: error instanceof Error ? error.message : String(error) },
+            'alert not delivered yet; it stays in the outbox for the next start',
+          );
+        }
+      }
+      putOutbox(stateDir, entry);
+    }
+    try {
+      await writeAlerts(db.control, [entry.record]);
+      if (!entry.message) removeOutbox(stateDir, entry.record.alertId);
+    } catch (error: unknown) {
+      logger.warn(
+        { alertId: entry.record.alertId, err: error instanceof Error ? error.message : String(error) },
+        'alert not stored yet; it stays in the outbox for the next start',
+      );
+    }
+    return entry;
+  }
+
+  async function raiseOne(c: AlertCandidate): Promise<AlertRecord> {
+    const key = dedupKey(c);
+    const nowS = Math.floor(now() / 1000);
+    let existing: AlertRecord | undefined;
+    try {
+      existing = await findOpenAlert(db.control, key);
+    } catch (error: unknown) {
+      // ClickHouse is down: tell it anyway (an extra message beats a lost one).
+      logger.warn(
+        { key, err: error instanceof Error ? error.message : String(error) },
+        'alert dedup unavailable',
+      );
+    }
+    if (existing) {
+      const occurrences = existing.occurrences + 1;
+      const due =
+        existing.notifiedAt === null || now() - existing.notifiedAt * 1000 >= config.alerts.remindAfterMs;
+      const record: AlertRecord = {
+        ...existing,
+        occurrences,
+        lastSeen: nowS,
+        version: nextVersion(existing),
+      };
+      const rendered = due ? renderAlert(c, lang, config.timezone, occurrences) : undefined;
+      const message = rendered ? { html: rendered.html, attachment: rendered.attachment } : undefined;
+      return (await settle({ record, message })).record;
+    }
+    const rendered = renderAlert(c, lang, config.timezone);
+    const record: AlertRecord = {
+      alertId: randomUUID(),
+      ts: nowS,
+      severity: SEVERITY[c.code],
+      job: c.job,
+      code: c.code,
+      message: rendered.text,
+      contextJson: JSON.stringify({ ...c.facts, signature: c.signature }),
+      dedupKey: key,
+      runId: c.runId,
+      dataDate: c.dataDate,
+      occurrences: 1,
+      lastSeen: nowS,
+      deliveryState: 'pending',
+      deliveryError: '',
+      notifiedAt: null,
+      chatId: '',
+      messageId: null,
+      resolvedAt: null,
+      resolvedByRunId: null,
+      version: now(),
+    };
+    return (await settle({ record, message: { html: rendered.html, attachment: rendered.attachment } }))
+      .record;
+  }
+
+  async function raise(candidates: AlertCandidate[]): Promise<AlertRecord[]> {
+    const out: AlertRecord[] = [];
+    for (const c of candidates) {
+      try {
+        out.push(await raiseOne(c));
+      } catch (error: unknown) {
+        logger.error(
+          { code: c.code, job: c.job, err: error instanceof Error ? error.message : String(error) },
+          'alert failed',
+        );
+      }
+    }
+    return out;
+  }
+
+  async function rules(record: RunRecord): Promise<AlertCandidate[]> {
+    const window = { fromDate: record.fromDate, toDate: record.toDate };
+    const base = { job: record.job, runId: record.runId, dataDate: record.toDate };
+    const facts = { window, runStartedAt: record.startedAt, runFinishedAt: record.finishedAt };
+    if (record.status === 'error') {
+      // A backfill that stopped at a failed step: the step's own alert says it.
+      if (record.job === 'backfill_all' && /^step \d+\/\d+ /.test(record.errMsg)) return [];
+      return [
+        {
+          ...base,
+          code: 'RUN_FAILED',
+          signature: errorSignature(record.errMsg),
+          facts: { ...facts, errMsg: record.errMsg },
+        },
+      ];
+    }
+    const out: AlertCandidate[] = [];
+    const failing = await openAlertsOf(db.control, record.job, ['RUN_FAILED']);
+    if (failing.length > 0) {
+      const resolvedAt = Math.floor(now() / 1000);
+      for (const alert of failing) {
+        await settle({
+          record: { ...alert, resolvedAt, resolvedByRunId: record.runId, version: nextVersion(alert) },
+          message: undefined,
+        });
+      }
+      out.push({
+        ...base,
+        code: 'RECOVERED',
+        signature: record.runId,
+        facts: {
+          ...facts,
+          failingSince: Math.min(...failing.map((a) => a.ts)),
+          resolvedAlertIds: failing.map((a) => a.alertId),
+        },
+      });
+    }
+    if ((STEP_JOBS as readonly string[]).includes(record.job) && record.rowsWritten === 0) {
+      out.push({
+        ...base,
+        code: 'ZERO_ROWS',
+        signature: 'run',
+        facts: { ...facts, rowsWritten: 0, table: TARGET_TABLE[record.job] },
+      });
+    }
+    const check = MART_CHECKS.find((m) => m.job === record.job);
+    if (check) {
+      const anomalies = await findAnomalies(db.control, check, window, config.alerts);
+      for (const day of eachDay(window)) {
+        const findings = anomalies.get(day);
+        if (findings) {
+          out.push({
+            ...base,
+            dataDate: day,
+            code: 'ANOMALY',
+            signature: 'mart',
+            facts: { ...facts, window: { fromDate: day, toDate: day }, table: check.table, findings },
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  return {
+    async onRun(record) {
+      try {
+        return await raise(await rules(record));
+      } catch (error: unknown) {
+        logger.error(
+          { runId: record.runId, err: error instanceof Error ? error.message : String(error) },
+          'alert rules failed',
+        );
+        // The failure itself must still be told.
+        return record.status === 'error'
+          ? raise([
+              {
+                code: 'RUN_FAILED',
+                job: record.job,
+                runId: record.runId,
+                dataDate: record.toDate,
+                signature: errorSignature(record.errMsg),
+                facts: {
+                  window: { fromDate: record.fromDate, toDate: record.toDate },
+                  runStartedAt: record.startedAt,
+                  errMsg: record.errMsg,
+                },
+              },
+            ])
+          : [];
+      }
+    },
+    raise,
+    async flushOutbox() {
+      let done = 0;
+      for (const entry of readOutbox(stateDir)) {
+        const settled = await settle(entry);
+        if (!settled.message) done++;
+      }
+      return done;
+    },
+  };
+}
+
+const TARGET_TABLE: Record<string, string> = {
+  vk_fetch: 'zakaz.stg_vk_ads_daily',
+  qtickets_fetch: 'zakaz.stg_qtickets_sales',
+  build_dm_vk: 'zakaz.dm_vk_ads_daily',
+  build_dm_sales: 'zakaz.dm_sales_daily',
+};
