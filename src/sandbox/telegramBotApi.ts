@@ -708,7 +708,7 @@ export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): 
     const params: Params = Object.fromEntries(url.searchParams);
     const files = new Map<string, { filename: string; content: Buffer }>();
     const type = (req.headers['content-type'] ?? '').toLowerCase();
-    if (body.length === 0) return { params, files };
+    if (body.length === 0) return { params: normaliseParams(params), files };
     if (type.startsWith('application/json')) {
       try {
         const parsed = JSON.parse(body.toString('utf8')) as unknown;
