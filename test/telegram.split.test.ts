@@ -4,8 +4,8 @@
  * Telegram's HTML rules).
  */
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, htmlToPlainText, splitHtml, unescapeHtml } from '../src/notify/telegram/index.js';
-import { tokenizeHtml } from '../src/notify/telegram/html.js';
+import { escapeHtml, htmlToPlainText, tokenizeHtml, unescapeHtml } from '../src/notify/telegram/html.js';
+import { splitHtml } from '../src/notify/telegram/split.js';
 import { parseTelegramHtml, TelegramHtmlError } from '../src/sandbox/telegramBotApi.js';
 
 /** Deterministic PRNG (mulberry32), so a failing case can be replayed from its seed. */
