@@ -104,7 +104,7 @@ function migrationTarget(error: unknown): string | undefined {
  *   `parse_mode: HTML`, link previews off and `message_thread_id` when `topicId` is set; parts
  *   that would show as blank are skipped; if the markup cannot be split, the plain text is sent;
  * - then, when `message.attachment` is given, sends its text as a UTF-8 `.txt` document (file name
- *   reduced to `[A-Za-z0-9._-]`) replying to the first part;
+ *   reduced to `[A-Za-z0-9._-]`) replying to the first part; an empty attachment is skipped;
  * - waits out 429 `retry_after` up to `maxRetryDelaySeconds` (auto-retry, 3 retries per call);
  * - follows 400 `migrate_to_chat_id`: switches to the new chat id, writes it to
  *   `<stateDir>/telegram_chat.json`, logs it and resends; later instances configured with the same
@@ -370,6 +370,7 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
     async send(message: OutgoingMessage, signal?: AbortSignal): Promise<Delivery> {
       const startedMs = Date.now();
       try {
+        signal?.throwIfAborted();
         chatIdPromise ??= loadChatId().then((id) => (currentChatId = id));
         await chatIdPromise;
         const parts = toParts(message.html);
