@@ -15,7 +15,7 @@ import { createRunner, type Runner, type RunListener } from '../runner/runner.js
 import { resolveVersionTag } from '../runner/versionTag.js';
 import { createAlerter, type Alerter } from '../alerts/alerter.js';
 import type { Notifier } from '../notify/notifier.js';
-import { createTerminalNotifier } from '../notify/terminalNotifier.js';
+import { createNotifier } from './notifier.js';
 import { createSources } from './sources.js';
 
 /** An opened application. `close()` releases the database (and the embedded directory). */
@@ -40,7 +40,7 @@ export interface OpenAppOptions {
   /** `apply`: run pending migrations; `require`: refuse to work on an outdated schema. */
   schema: 'apply' | 'require';
   sources?: Sources;
-  /** Where alerts go; default: printed to stderr (the Telegram notifier when configured comes from the caller). */
+  /** Where alerts go. @default Telegram when configured, else printed to stderr */
   notifier?: Notifier;
   listeners?: RunListener[];
   now?: () => number;
@@ -86,7 +86,7 @@ export async function openApp(options: OpenAppOptions): Promise<App> {
     });
     const alerter = createAlerter({
       db,
-      notifier: options.notifier ?? createTerminalNotifier((text) => process.stderr.write(text)),
+      notifier: options.notifier ?? createNotifier(config, logger, (text) => process.stderr.write(text)),
       config,
       logger,
       now,

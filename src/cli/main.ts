@@ -6,6 +6,8 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { prepareLocalDirs } from '../app/localDirs.js';
+import { createNotifier } from '../app/notifier.js';
+import type { Notifier } from '../notify/notifier.js';
 import { loadConfig, type Config } from '../config/loadConfig.js';
 import { EtlError, ExitCode, exitCodeOf } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -13,7 +15,9 @@ import { STEP_JOBS } from '../runner/job.js';
 import { readEnvironment } from './environment.js';
 import { backfillCommand, type BackfillOpts } from './commands/backfill.js';
 import { demoCommand } from './commands/demo.js';
+import { healthCommand } from './commands/health.js';
 import { historyCommand } from './commands/history.js';
+import { notifyCommand } from './commands/notify.js';
 import { migrateCommand } from './commands/migrate.js';
 import { runCommand } from './commands/run.js';
 
@@ -38,6 +42,8 @@ export interface CommandContext {
   /** Loads and validates the configuration (once); `overrides` win over the environment. */
   config(overrides?: Record<string, string>): Config;
   logger(config: Config): Logger;
+  /** Where alerts go: Telegram when configured, else printed to this command's stderr. */
+  notifier(config: Config, logger: Logger): Notifier;
   out(text: string): void;
 }
 
@@ -66,6 +72,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         !readEnvironment(io.cwd, io.env).LOG_LEVEL && io.isTTY ? 'warn' : config.logLevel,
         io.stderr,
       ),
+    notifier: (config, logger) => createNotifier(config, logger, (text) => io.stderr.write(text)),
     out: (text) => io.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
   };
   const setExit = (code: number) => {
@@ -119,6 +126,26 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .action(async (opts: { job?: string; limit: string; json?: boolean }) =>
       setExit(await historyCommand(ctx, opts)),
     );
+
+  program
+    .command('health')
+    .description(
+      'the healthcheck for the MSK yesterday: mart and staging rows, anomalies, latest runs (exit 0 ok, 1 failed)',
+    )
+    .option('--date <date>', 'check this MSK day instead of yesterday, YYYY-MM-DD')
+    .option('--json', 'print the report as JSON')
+    .option('--notify', 'raise alerts for the failed checks (deduplicated like every alert)')
+    .action(async (opts: { date?: string; json?: boolean; notify?: boolean }) =>
+      setExit(await healthCommand(ctx, opts)),
+    );
+
+  program
+    .command('notify')
+    .description(
+      'send a text to the team chat (TG_BOT_TOKEN, TG_CHAT_ID); exit 0 delivered, 1 not, 2 not configured',
+    )
+    .argument('<text>', 'the message (sent as plain text)')
+    .action(async (text: string) => setExit(await notifyCommand(ctx, text)));
 
   program
     .command('migrate')

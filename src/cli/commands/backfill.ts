@@ -139,7 +139,13 @@ export async function backfillCommand(ctx: CommandContext, opts: BackfillOpts): 
   const lock = opts.dryRun ? undefined : await lockJob({ config, job: 'backfill_all', trigger, logger });
   let app: App;
   try {
-    app = await openApp({ config, logger, owner: 'etl backfill', schema: 'require' });
+    app = await openApp({
+      config,
+      logger,
+      owner: 'etl backfill',
+      schema: 'require',
+      notifier: ctx.notifier(config, logger),
+    });
   } catch (error: unknown) {
     await lock?.release();
     throw error;

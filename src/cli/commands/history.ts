@@ -17,7 +17,14 @@ export async function historyCommand(
     throw new UsageError(`--limit must be a whole number from 1 to 1000, got "${opts.limit}"`);
   }
   const config = ctx.config();
-  const app = await openApp({ config, logger: ctx.logger(config), owner: 'etl history', schema: 'require' });
+  const logger = ctx.logger(config);
+  const app = await openApp({
+    config,
+    logger,
+    owner: 'etl history',
+    schema: 'require',
+    notifier: ctx.notifier(config, logger),
+  });
   try {
     const runs = await listRuns(app.db, { job: opts.job, limit });
     if (opts.json) {

@@ -6,7 +6,14 @@ import type { CommandContext } from '../main.js';
 /** Applies pending migrations and says what it did. @returns 0. @throws MigrationError (1). */
 export async function migrateCommand(ctx: CommandContext): Promise<number> {
   const config = ctx.config();
-  const app = await openApp({ config, logger: ctx.logger(config), owner: 'etl migrate', schema: 'apply' });
+  const logger = ctx.logger(config);
+  const app = await openApp({
+    config,
+    logger,
+    owner: 'etl migrate',
+    schema: 'apply',
+    notifier: ctx.notifier(config, logger),
+  });
   try {
     const m = app.migrations;
     if (m && m.applied.length > 0)

@@ -31,7 +31,13 @@ export async function runCommand(
   const lock = await lockJob({ config, job, trigger, logger });
   let app;
   try {
-    app = await openApp({ config, logger, owner: `etl run ${job}`, schema: 'require' });
+    app = await openApp({
+      config,
+      logger,
+      owner: `etl run ${job}`,
+      schema: 'require',
+      notifier: ctx.notifier(config, logger),
+    });
   } catch (error: unknown) {
     await lock.release();
     throw error;
