@@ -4,7 +4,7 @@
  * Telegram's HTML rules).
  */
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, htmlToPlainText, tokenizeHtml, unescapeHtml } from '../src/notify/telegram/html.js';
+import { escapeHtml, htmlToPlainText, tokenizeHtml, unescapeHtml } from '../src/notify/html.js';
 import { splitHtml } from '../src/notify/telegram/split.js';
 import { parseTelegramHtml, TelegramHtmlError } from '../src/sandbox/telegramBotApi.js';
 

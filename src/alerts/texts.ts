@@ -3,7 +3,7 @@
  * escaped, and a plain-text version for `meta.etl_alerts.message` and the terminal. Every alert
  * names the job, the data date (MSK) apart from the run time, the run id, and what to do next.
  */
-import { escapeHtml, htmlToText } from '../notify/html.js';
+import { escapeHtml, htmlToPlainText } from '../notify/html.js';
 import { formatInstant } from '../time/dates.js';
 import type { AlertCandidate, AlertCode, AnomalyFinding } from './alert.js';
 
@@ -183,5 +183,5 @@ export function renderAlert(
   if (occurrences > 1) lines.push(`<i>${escapeHtml(t.repeat(occurrences))}</i>`);
   lines.push(`<b>${escapeHtml(t.next)}</b>: ${next}`);
   const html = lines.join('\n');
-  return { html, text: htmlToText(html), ...(attachment ? { attachment } : {}) };
+  return { html, text: htmlToPlainText(html), ...(attachment ? { attachment } : {}) };
 }

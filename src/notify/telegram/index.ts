@@ -7,5 +7,5 @@ export {
   TELEGRAM_CHAT_STATE_FILE,
   type TelegramNotifierOptions,
 } from './telegramNotifier.js';
-export { escapeHtml, htmlToPlainText, unescapeHtml } from './html.js';
+export { escapeHtml, htmlToPlainText, unescapeHtml } from '../html.js';
 export { splitHtml, TELEGRAM_TEXT_LIMIT } from './split.js';

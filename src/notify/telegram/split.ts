@@ -3,7 +3,7 @@
  * their own. Source of the limit: https://core.telegram.org/bots/api#sendmessage (1–4096
  * characters of text after entity parsing).
  */
-import { tokenizeHtml, type HtmlToken } from './html.js';
+import { tokenizeHtml, type HtmlToken } from '../html.js';
 
 /** Telegram's limit for one message's text, in UTF-16 code units after entity parsing. */
 export const TELEGRAM_TEXT_LIMIT = 4096;

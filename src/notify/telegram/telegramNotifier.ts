@@ -20,7 +20,7 @@ import {
   type Notifier,
   type OutgoingMessage,
 } from '../notifier.js';
-import { escapeHtml, htmlToPlainText } from './html.js';
+import { escapeHtml, htmlToPlainText } from '../html.js';
 import { splitHtml, TELEGRAM_TEXT_LIMIT } from './split.js';
 
 /** Options of {@link createTelegramNotifier}. */
