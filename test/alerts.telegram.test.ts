@@ -1,0 +1,109 @@
+/**
+ * Alerts end to end: a run fails against the sandbox upstreams, the runner records it, and the
+ * alert reaches the local Telegram Bot API server through the production notifier; repeats are
+ * folded, the recovery is told, and an alert that could not be delivered is delivered exactly
+ * once by the next invocation.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openApp, type App } from '../src/app/openApp.js';
+import { loadConfig } from '../src/config/loadConfig.js';
+import { startTelegramBotApi, type TelegramBotApi } from '../src/sandbox/telegramBotApi.js';
+import { addDays, businessDate } from '../src/time/dates.js';
+import { startSandboxApp, type SandboxApp } from './helpers/app.js';
+import { silentLogger, tempDir } from './helpers/env.js';
+
+let s: SandboxApp;
+let bot: TelegramBotApi;
+let app: App;
+const CHAT = '-1001234567890';
+const yesterday = addDays(businessDate(new Date(), 'Europe/Moscow'), -1);
+const window = { from: addDays(yesterday, -2), to: yesterday };
+
+beforeAll(async () => {
+  bot = await startTelegramBotApi();
+  s = await startSandboxApp(tempDir());
+  // The same environment plus Telegram: alerts go through the real notifier.
+  const config = loadConfig({ ...s.env, TG_BOT_TOKEN: bot.token, TG_CHAT_ID: CHAT, TG_API_ROOT: bot.url });
+  app = await openApp({ config, logger: silentLogger, owner: 'test', schema: 'apply' });
+});
+afterAll(async () => {
+  await app.close();
+  await s.close();
+  await bot.close();
+});
+
+const messages = () => bot.requests.filter((r) => r.method === 'sendMessage');
+
+async function alertRows(job: string) {
+  return app.db.query<{
+    code: string;
+    occurrences: number;
+    delivery_state: string;
+    chat_id: string;
+    has_message: number;
+  }>(
+    `SELECT code, occurrences, delivery_state, chat_id, message_id IS NOT NULL AS has_message
+     FROM meta.etl_alerts FINAL WHERE job = {job:String} ORDER BY ts, code`,
+    { job },
+  );
+}
+
+describe('alerts through the local Bot API server', () => {
+  it('delivers RUN_FAILED at the end of the run, folds ten repeats, then tells RECOVERED', async () => {
+    s.vk.faults.failAll = {
+      status: 503,
+      body: { error: { code: 'ERR_INTERNAL', message: '<b>Internal</b> & error' } },
+    };
+    try {
+      const record = await app.runner.run({ job: 'vk_fetch', window, trigger: 'schedule' });
+      const returnedMs = Date.now();
+      expect(record.status).toBe('error');
+      expect(returnedMs - ((record.startedAtMs ?? 0) + record.durationMs)).toBeLessThan(1_000);
+      expect(messages()).toHaveLength(1);
+      const sent = bot.sent.at(-1);
+      expect(sent?.chatId).toBe(CHAT);
+      expect(sent?.parseMode).toBe('HTML');
+      expect(sent?.plainText).toMatch(/Сбой запуска[\s\S]*vk_fetch[\s\S]*Данные за \(МСК\)[\s\S]*run_id/);
+      expect(sent?.plainText).toContain(record.runId);
+      expect(sent?.text).not.toContain(s.config.vkAds.clientSecret ?? '');
+      for (let i = 0; i < 10; i++) {
+        expect((await app.runner.run({ job: 'vk_fetch', window, trigger: 'schedule' })).status).toBe('error');
+      }
+      expect(messages()).toHaveLength(1);
+    } finally {
+      s.vk.faults.reset();
+    }
+    expect(await alertRows('vk_fetch')).toEqual([
+      { code: 'RUN_FAILED', occurrences: 11, delivery_state: 'delivered', chat_id: CHAT, has_message: 1 },
+    ]);
+    expect((await app.runner.run({ job: 'vk_fetch', window, trigger: 'schedule' })).status).toBe('ok');
+    expect(messages()).toHaveLength(2);
+    expect(bot.sent.at(-1)?.plainText).toMatch(/Восстановлено[\s\S]*vk_fetch/);
+  });
+
+  it('an alert raised while the Bot API is unreachable is delivered exactly once by the next invocation', async () => {
+    bot.faults.unreachable = true;
+    s.qt.faults.outage = true;
+    try {
+      expect((await app.runner.run({ job: 'qtickets_fetch', window, trigger: 'schedule' })).status).toBe(
+        'error',
+      );
+    } finally {
+      s.qt.faults.outage = false;
+      bot.faults.unreachable = false;
+    }
+    const before = messages().length;
+    expect(await alertRows('qtickets_fetch')).toMatchObject([
+      { code: 'RUN_FAILED', delivery_state: 'pending' },
+    ]);
+    // The next invocation (a new app on the same data) finishes the outbox at start.
+    const next = await openApp({ config: app.config, logger: silentLogger, owner: 'test', schema: 'apply' });
+    const third = await openApp({ config: app.config, logger: silentLogger, owner: 'test', schema: 'apply' });
+    await Promise.all([next.close(), third.close()]);
+    expect(messages().length).toBe(before + 1);
+    expect(bot.sent.at(-1)?.plainText).toMatch(/qtickets_fetch/);
+    expect(await alertRows('qtickets_fetch')).toMatchObject([
+      { code: 'RUN_FAILED', delivery_state: 'delivered' },
+    ]);
+  });
+});
