@@ -14,9 +14,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { UserFromGetMe } from 'grammy/types';
 import { Response as UndiciResponse } from 'undici';
+import { listen } from './listen.js';
 
 /**
  * Fault switches, read on every request; tests flip them between calls. Chat ids are compared
@@ -794,18 +794,10 @@ export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): 
       );
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const baseUrl = await listen(server, options);
 
   return {
-    url: `http://${host}:${address.port}`,
+    url: baseUrl,
     token,
     faults,
     requests,

@@ -10,7 +10,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { addDays, businessDate, eachDay, isIsoDate } from '../time/dates.js';
 import {
   addMetrics,
@@ -23,6 +22,7 @@ import {
   type VkSandboxData,
   type VkSandboxScenarios,
 } from './vkAdsData.js';
+import { listen } from './listen.js';
 
 /**
  * Fault switches, read on every request; tests flip them between calls. "API calls" are all
@@ -594,18 +594,10 @@ export async function startVkAdsSandbox(options: VkAdsSandboxOptions = {}): Prom
       res.end(JSON.stringify({ error: { code: 'ERR_INTERNAL', message: String(error) } }));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const baseUrl = await listen(server, options);
 
   return {
-    url: `http://${host}:${address.port}`,
+    url: baseUrl,
     clientId,
     clientSecret,
     faults,
