@@ -5,7 +5,11 @@
  * once by the next invocation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAlerter } from '../src/alerts/alerter.js';
+import { createNotifier } from '../src/app/notifier.js';
 import { openApp, type App } from '../src/app/openApp.js';
+import type { Db } from '../src/clickhouse/db.js';
+import type { RunRecord } from '../src/runner/runRecord.js';
 import { loadConfig } from '../src/config/loadConfig.js';
 import { startTelegramBotApi, type TelegramBotApi } from '../src/sandbox/telegramBotApi.js';
 import { addDays, businessDate } from '../src/time/dates.js';
@@ -31,6 +35,26 @@ afterAll(async () => {
   await s.close();
   await bot.close();
 });
+
+const failedRun: RunRecord = {
+  job: 'build_dm_vk',
+  runId: '',
+  startedAt: 1_795_000_000,
+  finishedAt: 1_795_000_005,
+  status: 'error',
+  rowsWritten: 0,
+  rowsRead: 0,
+  errMsg: 'ClickHouse error 241: memory limit exceeded',
+  fromDate: '2026-11-27',
+  toDate: '2026-11-29',
+  host: 'test',
+  versionTag: 'test',
+  trigger: 'schedule',
+  actor: '',
+  parentRunId: null,
+  durationMs: 5_000,
+  pid: 1,
+};
 
 const messages = () => bot.requests.filter((r) => r.method === 'sendMessage');
 
@@ -79,6 +103,25 @@ describe('alerts through the local Bot API server', () => {
     expect((await app.runner.run({ job: 'vk_fetch', window, trigger: 'schedule' })).status).toBe('ok');
     expect(messages()).toHaveLength(2);
     expect(bot.sent.at(-1)?.plainText).toMatch(/Восстановлено[\s\S]*vk_fetch/);
+  });
+
+  it('with ClickHouse unreachable the alert is still delivered, and its row is written later', async () => {
+    const down = () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:8443'));
+    const db: Db = { ...app.db, control: { query: down, command: down, insert: down } };
+    const notifier = createNotifier(app.config, silentLogger, () => undefined);
+    const alerter = createAlerter({ db, notifier, config: app.config, logger: silentLogger });
+    const before = messages().length;
+    await alerter.onRun({ ...failedRun, runId: '11111111-2222-4333-8444-555555555555' });
+    expect(messages().length).toBe(before + 1);
+    expect(bot.sent.at(-1)?.plainText).toMatch(/build_dm_vk/);
+    expect(await alertRows('build_dm_vk')).toEqual([]);
+    await (
+      await openApp({ config: app.config, logger: silentLogger, owner: 'test', schema: 'apply' })
+    ).close();
+    expect(messages().length).toBe(before + 1);
+    expect(await alertRows('build_dm_vk')).toMatchObject([
+      { code: 'RUN_FAILED', delivery_state: 'delivered', chat_id: CHAT },
+    ]);
   });
 
   it('an alert raised while the Bot API is unreachable is delivered exactly once by the next invocation', async () => {
