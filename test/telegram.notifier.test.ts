@@ -193,7 +193,7 @@ describe('rate limits', () => {
     const error = await failure(notifier({ maxRetryDelaySeconds: 1 }).send({ html: 'x' }));
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(error).toBeInstanceOf(NotifierUnavailableError);
-    expect(error.message).toMatch(/rate-limited the bot for 30 s/);
+    expect(error.message).toMatch(/rate-limiting the bot \(retry_after 30 s\)/);
     expect(sendRequests()).toHaveLength(1);
   });
 

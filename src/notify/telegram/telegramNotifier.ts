@@ -234,15 +234,13 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
     const cause = scrubbedCopy(error);
     const chat = `chat ${currentChatId}${options.topicId !== undefined ? ` (topic ${options.topicId})` : ''}`;
     if (signal?.aborted) {
-      return new NotifierUnavailableError(
-        `sending the alert to Telegram ${chat} was aborted; it stays in the outbox`,
-        {
-          cause,
-        },
-      );
+      return new NotifierUnavailableError(`sending the alert to Telegram ${chat} was aborted`, {
+        cause,
+      });
     }
     if (error instanceof GrammyError) {
-      const reason = scrub(error.description);
+      // A server that is not Telegram may answer JSON without a description.
+      const reason = scrub((error.description as string | undefined) ?? `HTTP ${error.error_code}`);
       const code = error.error_code;
       const rejected = (todo: string) =>
         new NotifierRejectedError(`Telegram refused the alert for ${chat}: ${reason}; ${todo}`, reason, {
@@ -250,15 +248,12 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
         });
       if (code === 429) {
         return new NotifierUnavailableError(
-          `Telegram rate-limited the bot for ${error.parameters.retry_after ?? '?'} s, longer than the ${maxRetryDelaySeconds} s the notifier waits (or after ${MAX_RETRY_ATTEMPTS} retries); the alert stays in the outbox and is retried later`,
+          `Telegram kept rate-limiting the bot (retry_after ${error.parameters.retry_after ?? '?'} s) beyond what the notifier waits (${maxRetryDelaySeconds} s per wait, ${MAX_RETRY_ATTEMPTS} retries)`,
           { cause },
         );
       }
       if (code >= 500) {
-        return new NotifierUnavailableError(
-          `Telegram answered ${code} (${reason}) for ${chat}; the alert stays in the outbox and is retried later`,
-          { cause },
-        );
+        return new NotifierUnavailableError(`Telegram answered ${code} (${reason}) for ${chat}`, { cause });
       }
       if (code === 401)
         return rejected('the bot token is wrong or revoked: check TG_BOT_TOKEN with @BotFather');
@@ -283,12 +278,12 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
     }
     if (error instanceof HttpError) {
       return new NotifierUnavailableError(
-        `the Telegram Bot API at ${options.apiRoot} could not be reached (${cause.message}); the alert stays in the outbox and is retried later`,
+        `the Telegram Bot API at ${options.apiRoot} could not be reached (${cause.message})`,
         { cause },
       );
     }
     return new NotifierUnavailableError(
-      `sending the alert to Telegram ${chat} failed unexpectedly (${cause.message}); it stays in the outbox`,
+      `sending the alert to Telegram ${chat} failed unexpectedly (${cause.message})`,
       { cause },
     );
   }
@@ -333,7 +328,7 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
       logger.error(
         {
           chatId: currentChatId,
-          reason: scrub((error as GrammyError).description),
+          reason: scrub(((error as GrammyError).description as string | undefined) ?? 'no description'),
           partChars: part.text.length,
         },
         'Telegram could not parse the alert HTML (an unescaped value?); resending it as plain text',
@@ -384,7 +379,16 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
         const messageIds: number[] = [];
         for (const part of parts) messageIds.push(await sendPart(part, signal));
         if (attachment !== undefined && attachment.text !== '') {
-          messageIds.push(await sendAttachment(attachment, messageIds[0], signal));
+          try {
+            messageIds.push(await sendAttachment(attachment, messageIds[0], signal));
+          } catch (error: unknown) {
+            // The text is delivered; resending it whole for a failed attachment would duplicate it.
+            if (messageIds.length === 0) throw error;
+            logger.warn(
+              { chatId: currentChatId, err: toNotifierError(error, signal).message },
+              'the alert text was delivered but its attachment was not',
+            );
+          }
         }
         logger.debug(
           { chatId: currentChatId, parts: parts.length, messageIds, durationMs: Date.now() - startedMs },
