@@ -2,6 +2,8 @@
  * Alert rules, dedup, reminders, recovery and the outbox, on a real embedded ClickHouse
  * (`meta.etl_alerts`), with the run registry's real records.
  */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlerter } from '../src/alerts/alerter.js';
 import { errorSignature, type AlertCandidate } from '../src/alerts/alert.js';
@@ -163,7 +165,7 @@ describe('alerter', () => {
     down.mode = 'unavailable';
     const first = createAlerter({ db: app.db, notifier: down, config, logger: silentLogger });
     await first.onRun(run('build_dm_sales', 'error', 'ClickHouse error 241: memory limit exceeded'));
-    expect(readOutbox(config.dataDir)).toHaveLength(1);
+    expect(readOutbox(config.dataDir).entries).toHaveLength(1);
     const [stored] = await alertsOf(app.db, 'build_dm_sales');
     expect(stored?.delivery_state).toBe('pending');
     const up = createRecordingNotifier();
@@ -171,7 +173,7 @@ describe('alerter', () => {
     expect(await later.flushOutbox()).toBe(1);
     expect(await later.flushOutbox()).toBe(0);
     expect(up.sent).toHaveLength(1);
-    expect(readOutbox(config.dataDir)).toHaveLength(0);
+    expect(readOutbox(config.dataDir).entries).toHaveLength(0);
     expect((await alertsOf(app.db, 'build_dm_sales'))[0]?.delivery_state).toBe('delivered');
   });
 
@@ -195,6 +197,63 @@ describe('alerter', () => {
     ]);
   });
 
+  it('does not drop an undelivered failure when the job recovers before the channel is back', async () => {
+    const down = createRecordingNotifier();
+    down.mode = 'unavailable';
+    const alerter = createAlerter({ db: app.db, notifier: down, config, logger: silentLogger });
+    await alerter.onRun(run('job_a', 'error', 'first problem'));
+    await alerter.onRun(run('job_a', 'ok'));
+    const up = createRecordingNotifier();
+    await createAlerter({ db: app.db, notifier: up, config, logger: silentLogger }).flushOutbox();
+    expect(up.sent.map((m) => /Сбой запуска|Восстановлено/.exec(m.html)?.[0])).toEqual([
+      'Сбой запуска',
+      'Восстановлено',
+    ]);
+  });
+
+  it('resolves a failure only with a run that reloaded its data date', async () => {
+    const notifier = createRecordingNotifier();
+    const alerter = createAlerter({ db: app.db, notifier, config, logger: silentLogger });
+    await alerter.onRun(run('job_b', 'error', 'boom'));
+    await alerter.onRun({ ...run('job_b', 'ok'), fromDate: '2026-11-01', toDate: '2026-11-01' });
+    expect(notifier.sent).toHaveLength(1);
+    await alerter.onRun(run('job_b', 'ok'));
+    expect(notifier.sent).toHaveLength(2);
+    expect(notifier.sent[1]?.html).toMatch(/Восстановлено/);
+  });
+
+  it('two processes flushing the same outbox deliver an alert once', async () => {
+    const down = createRecordingNotifier();
+    down.mode = 'unavailable';
+    await createAlerter({ db: app.db, notifier: down, config, logger: silentLogger }).onRun(
+      run('job_c', 'error', 'x'),
+    );
+    const slow = createRecordingNotifier();
+    const slowSend = slow.send.bind(slow);
+    slow.send = async (m) => {
+      await new Promise((r) => setTimeout(r, 200));
+      return slowSend(m);
+    };
+    const a = createAlerter({ db: app.db, notifier: slow, config, logger: silentLogger });
+    const b = createAlerter({ db: app.db, notifier: slow, config, logger: silentLogger });
+    await Promise.all([a.flushOutbox(), b.flushOutbox()]);
+    expect(slow.sent.filter((m) => m.html.includes('job_c'))).toHaveLength(1);
+  });
+
+  it('moves an unreadable outbox file aside instead of failing every start', async () => {
+    const dir = path.join(config.dataDir, 'outbox', 'alerts');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'zz-1.json'), '{}');
+    const alerter = createAlerter({
+      db: app.db,
+      notifier: createRecordingNotifier(),
+      config,
+      logger: silentLogger,
+    });
+    await expect(alerter.flushOutbox()).resolves.toBe(0);
+    expect(existsSync(path.join(dir, 'zz-1.json.broken'))).toBe(true);
+  });
+
   it('records a refusal (bot kicked) instead of retrying forever', async () => {
     const notifier = createRecordingNotifier();
     notifier.mode = 'rejected';
@@ -204,6 +263,6 @@ describe('alerter', () => {
       deliveryState: 'rejected',
       deliveryError: 'Forbidden: bot was kicked from the group chat',
     });
-    expect(readOutbox(config.dataDir)).toHaveLength(0);
+    expect(readOutbox(config.dataDir).entries).toHaveLength(0);
   });
 });

@@ -15,7 +15,15 @@ import { eachDay } from '../time/dates.js';
 import { dedupKey, errorSignature, SEVERITY, type AlertCandidate, type AlertRecord } from './alert.js';
 import { findOpenAlert, openAlertsOf, writeAlerts } from './alertStore.js';
 import { findAnomalies, MART_CHECKS } from './anomaly.js';
-import { putOutbox, readOutbox, removeOutbox, type OutboxEntry } from './outbox.js';
+import {
+  claimAlert,
+  pendingMessage,
+  putOutbox,
+  quarantineOutboxFile,
+  readOutbox,
+  removeOutbox,
+  type OutboxEntry,
+} from './outbox.js';
 import { renderAlert } from './texts.js';
 import { randomUUID } from 'node:crypto';
 
@@ -48,8 +56,24 @@ export function createAlerter(deps: AlerterDeps): Alerter {
 
   const nextVersion = (previous?: AlertRecord) => Math.max(now(), (previous?.version ?? 0) + 1);
 
-  /** Delivers (if needed) and stores one entry; keeps it in the outbox until both are done. */
-  async function settle(entry: OutboxEntry): Promise<OutboxEntry> {
+  /**
+   * Delivers (if needed) and stores one entry; keeps it in the outbox until both are done. The
+   * alert is claimed first, so two processes never deliver it both. Returns undefined when
+   * another process holds the claim (it finishes the alert).
+   */
+  async function settle(entry: OutboxEntry): Promise<OutboxEntry | undefined> {
+    const release = await claimAlert(stateDir, entry.record.alertId);
+    if (!release) return undefined;
+    try {
+      return await settleClaimed(entry);
+    } finally {
+      await release().catch(() => undefined);
+    }
+  }
+
+  async function settleClaimed(entry: OutboxEntry): Promise<OutboxEntry> {
+    // A newer version (a repeat, a resolution) must not drop a message still waiting for delivery.
+    if (!entry.message) entry = { ...entry, message: pendingMessage(stateDir, entry.record.alertId) };
     putOutbox(stateDir, entry);
     if (entry.message) {
       try {
@@ -127,7 +151,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       };
       const rendered = due ? renderAlert(c, lang, config.timezone, occurrences) : undefined;
       const message = rendered ? { html: rendered.html, attachment: rendered.attachment } : undefined;
-      return (await settle({ record, message })).record;
+      return (await settle({ record, message }))?.record ?? record;
     }
     const rendered = renderAlert(c, lang, config.timezone);
     const record: AlertRecord = {
@@ -152,8 +176,11 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       resolvedByRunId: null,
       version: now(),
     };
-    return (await settle({ record, message: { html: rendered.html, attachment: rendered.attachment } }))
-      .record;
+    const settled = await settle({
+      record,
+      message: { html: rendered.html, attachment: rendered.attachment },
+    });
+    return settled?.record ?? record;
   }
 
   async function raise(candidates: AlertCandidate[]): Promise<AlertRecord[]> {
@@ -188,7 +215,11 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       ];
     }
     const out: AlertCandidate[] = [];
-    const failing = await openAlertsOf(db.control, record.job, ['RUN_FAILED']);
+    // A success resolves the failures whose data date it reloaded (daily windows overlap, so
+    // the next day's run covers yesterday's failed day; a run of an unrelated day does not).
+    const failing = (await openAlertsOf(db.control, record.job, ['RUN_FAILED'])).filter(
+      (a) => a.dataDate === null || (a.dataDate >= record.fromDate && a.dataDate <= record.toDate),
+    );
     if (failing.length > 0) {
       const resolvedAt = Math.floor(now() / 1000);
       for (const alert of failing) {
@@ -212,7 +243,8 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       out.push({
         ...base,
         code: 'ZERO_ROWS',
-        signature: 'run',
+        // The same signature as the healthcheck's: a missing day is one problem, however found.
+        signature: TARGET_TABLE[record.job] ?? record.job,
         facts: { ...facts, rowsWritten: 0, table: TARGET_TABLE[record.job] },
       });
     }
@@ -266,9 +298,21 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     raise,
     async flushOutbox() {
       let done = 0;
-      for (const entry of readOutbox(stateDir)) {
-        const settled = await settle(entry);
-        if (!settled.message) done++;
+      const { entries, broken } = readOutbox(stateDir);
+      for (const file of broken) {
+        logger.error({ file }, 'unreadable alert outbox file moved aside (.broken); inspect it by hand');
+        quarantineOutboxFile(file);
+      }
+      for (const entry of entries) {
+        try {
+          const settled = await settle(entry);
+          if (settled && !settled.message) done++;
+        } catch (error: unknown) {
+          logger.error(
+            { alertId: entry.record.alertId, err: error instanceof Error ? error.message : String(error) },
+            'outbox entry failed',
+          );
+        }
       }
       return done;
     },

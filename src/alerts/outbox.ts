@@ -6,6 +6,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import lockfile from 'proper-lockfile';
 import type { OutgoingMessage } from '../notify/notifier.js';
 import type { AlertRecord } from './alert.js';
 
@@ -47,18 +48,83 @@ export function removeOutbox(stateDir: string, alertId: string): void {
     if (name.startsWith(`${alertId}-`)) rmSync(path.join(d, name), { force: true });
 }
 
-/** Pending entries, oldest alert first. Unreadable files are skipped (and left for a human). */
-export function readOutbox(stateDir: string): OutboxEntry[] {
+/** Pending entries, oldest alert first, and the files that are not valid entries. */
+export function readOutbox(stateDir: string): { entries: OutboxEntry[]; broken: string[] } {
   const d = dir(stateDir);
   const entries: OutboxEntry[] = [];
+  const broken: string[] = [];
   for (const name of safeList(d).filter((n) => n.endsWith('.json'))) {
+    const file = path.join(d, name);
     try {
-      entries.push(JSON.parse(readFileSync(path.join(d, name), 'utf8')) as OutboxEntry);
+      const entry = JSON.parse(readFileSync(file, 'utf8')) as Partial<OutboxEntry>;
+      if (!isEntry(entry)) throw new Error('not an outbox entry');
+      entries.push(entry);
     } catch {
-      // Skipped: a half-written temp file is never named *.json.
+      broken.push(file);
     }
   }
-  return entries.sort((a, b) => a.record.ts - b.record.ts || a.record.version - b.record.version);
+  entries.sort((a, b) => a.record.ts - b.record.ts || a.record.version - b.record.version);
+  return { entries, broken };
+}
+
+function isEntry(e: Partial<OutboxEntry>): e is OutboxEntry {
+  const r = e.record as Partial<OutboxEntry['record']> | undefined;
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    typeof r.alertId === 'string' &&
+    /^[0-9a-f-]{36}$/.test(r.alertId) &&
+    typeof r.version === 'number' &&
+    typeof r.code === 'string' &&
+    (e.message === undefined || typeof e.message?.html === 'string')
+  );
+}
+
+/** Moves an unreadable file aside (`.broken`) so it stops every start; a human can inspect it. */
+export function quarantineOutboxFile(file: string): void {
+  try {
+    renameSync(file, `${file}.broken`);
+  } catch {
+    // Already moved by another process.
+  }
+}
+
+/** The message still to deliver for an alert, if its outbox entry has one. */
+export function pendingMessage(stateDir: string, alertId: string): OutgoingMessage | undefined {
+  const d = dir(stateDir);
+  for (const name of safeList(d)) {
+    if (!name.startsWith(`${alertId}-`) || !name.endsWith('.json')) continue;
+    try {
+      const entry = JSON.parse(readFileSync(path.join(d, name), 'utf8')) as Partial<OutboxEntry>;
+      if (isEntry(entry) && entry.message) return entry.message;
+    } catch {
+      // Unreadable: readOutbox reports it.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Claims an alert for delivery across processes (two `etl` commands or the bot flushing the
+ * same outbox): a proper-lockfile lock per alert id. Undefined when another process holds it.
+ */
+export async function claimAlert(
+  stateDir: string,
+  alertId: string,
+): Promise<(() => Promise<void>) | undefined> {
+  const d = dir(stateDir);
+  mkdirSync(d, { recursive: true });
+  try {
+    return await lockfile.lock(path.join(d, `${alertId}.claim`), {
+      realpath: false,
+      stale: 30_000,
+      update: 5_000,
+      onCompromised: () => undefined,
+    });
+  } catch (error: unknown) {
+    if ((error as { code?: string }).code === 'ELOCKED') return undefined;
+    throw error;
+  }
 }
 
 function safeList(d: string): string[] {

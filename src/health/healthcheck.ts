@@ -78,7 +78,7 @@ export async function runHealthcheck(
               job: t.job,
               dataDate: date,
               runId: null,
-              signature: `health:${t.kind}`,
+              signature: t.table,
               facts: { table: t.table, rowsWritten: rows, detail: `${t.table}: ${detail}` },
             } satisfies AlertCandidate,
           }),

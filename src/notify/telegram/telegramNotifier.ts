@@ -240,7 +240,7 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
     }
     if (error instanceof GrammyError) {
       // A server that is not Telegram may answer JSON without a description.
-      const reason = scrub((error.description as string | undefined) ?? `HTTP ${error.error_code}`);
+      const reason = scrub(error.description || `HTTP ${error.error_code}`);
       const code = error.error_code;
       const rejected = (todo: string) =>
         new NotifierRejectedError(`Telegram refused the alert for ${chat}: ${reason}; ${todo}`, reason, {
