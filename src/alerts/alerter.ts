@@ -210,7 +210,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
           ...base,
           code: 'RUN_FAILED',
           signature: errorSignature(record.errMsg),
-          facts: { ...facts, errMsg: record.errMsg },
+          facts: { ...facts, errMsg: record.errDetail ?? record.errMsg },
         },
       ];
     }
@@ -288,7 +288,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
                 facts: {
                   window: { fromDate: record.fromDate, toDate: record.toDate },
                   runStartedAt: record.startedAt,
-                  errMsg: record.errMsg,
+                  errMsg: record.errDetail ?? record.errMsg,
                 },
               },
             ])

@@ -29,8 +29,8 @@ const T = {
       RECOVERED: '🟢 Восстановлено',
     } satisfies Record<AlertCode, string>,
     job: 'Задача',
-    dataDate: 'Данные за (МСК)',
-    runAt: 'Запуск (МСК)',
+    dataDate: 'Данные за',
+    runAt: 'Запуск',
     run: 'run_id',
     error: 'Ошибка',
     fullError: 'Полный текст ошибки — во вложении.',
@@ -39,6 +39,7 @@ const T = {
     nextFailed: (job: string, from: string, to: string) =>
       `посмотрите ошибку и историю (<code>etl history --job ${job}</code>), устраните причину и перезапустите: <code>etl run ${job} --from ${from} --to ${to}</code>.`,
     zeroRows: (table: string, n: number) => `задача завершилась успешно, но записала ${n} строк в ${table}.`,
+    noRowsFor: (table: string, date: string) => `в ${table} нет строк за ${date} (проверка здоровья).`,
     nextZero:
       'проверьте, что в источнике есть данные за эти дни (кабинет VK Рекламы / QTickets) и что токены действительны; затем перезапустите задачу.',
     findings: 'Что не так',
@@ -68,8 +69,8 @@ const T = {
       RECOVERED: '🟢 Recovered',
     } satisfies Record<AlertCode, string>,
     job: 'Job',
-    dataDate: 'Data for (MSK)',
-    runAt: 'Run at (MSK)',
+    dataDate: 'Data for',
+    runAt: 'Run at',
     run: 'run_id',
     error: 'Error',
     fullError: 'The full error text is attached.',
@@ -78,6 +79,7 @@ const T = {
     nextFailed: (job: string, from: string, to: string) =>
       `read the error and the history (<code>etl history --job ${job}</code>), fix the cause and run it again: <code>etl run ${job} --from ${from} --to ${to}</code>.`,
     zeroRows: (table: string, n: number) => `the job succeeded but wrote ${n} rows to ${table}.`,
+    noRowsFor: (table: string, date: string) => `${table} has no rows for ${date} (healthcheck).`,
     nextZero:
       'check that the source has data for these days (VK Ads cabinet / QTickets) and that the tokens are valid, then run the job again.',
     findings: 'What is wrong',
@@ -134,16 +136,17 @@ export function renderAlert(
   const t = T[lang];
   const f = c.facts;
   const lines: string[] = [`<b>${escapeHtml(t.title[c.code])}</b>`];
+  // Dates and times are in the ETL zone; name it (МСК for Moscow).
+  const zone = timezone === 'Europe/Moscow' ? (lang === 'ru' ? 'МСК' : 'MSK') : timezone;
   const field = (label: string, value: string, code = false) =>
     lines.push(`${escapeHtml(label)}: ${code ? `<code>${escapeHtml(value)}</code>` : escapeHtml(value)}`);
   field(t.job, c.job, true);
-  if (f.window)
-    field(
-      t.dataDate,
-      f.window.fromDate === f.window.toDate ? f.window.fromDate : `${f.window.fromDate}..${f.window.toDate}`,
-    );
-  else if (c.dataDate) field(t.dataDate, c.dataDate);
-  if (f.runStartedAt !== undefined) field(t.runAt, formatInstant(f.runStartedAt, timezone));
+  const dataLabel = `${t.dataDate} (${zone})`;
+  if (f.window) {
+    const { fromDate, toDate } = f.window;
+    field(dataLabel, fromDate === toDate ? fromDate : `${fromDate}..${toDate}`);
+  } else if (c.dataDate) field(dataLabel, c.dataDate);
+  if (f.runStartedAt !== undefined) field(`${t.runAt} (${zone})`, formatInstant(f.runStartedAt, timezone));
   if (c.runId) field(t.run, c.runId, true);
   let attachment: RenderedAlert['attachment'];
   let next = '';
@@ -164,7 +167,13 @@ export function renderAlert(
       break;
     }
     case 'ZERO_ROWS':
-      lines.push(escapeHtml(f.detail ?? t.zeroRows(f.table ?? '', f.rowsWritten ?? 0)));
+      lines.push(
+        escapeHtml(
+          c.runId === null
+            ? t.noRowsFor(f.table ?? '', c.dataDate ?? '')
+            : t.zeroRows(f.table ?? '', f.rowsWritten ?? 0),
+        ),
+      );
       next = escapeHtml(t.nextZero);
       break;
     case 'ANOMALY':

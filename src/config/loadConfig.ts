@@ -119,7 +119,7 @@ const schema = z.object({
   }),
   ALERT_REMIND_AFTER_MS: int(21_600_000, 60_000, 604_800_000, 'milliseconds'),
   ANOMALY_BASELINE_DAYS: int(28, 7, 366, 'days'),
-  ANOMALY_MIN_HISTORY_DAYS: int(7, 3, 366, 'days'),
+  ANOMALY_MIN_HISTORY_DAYS: int(14, 3, 366, 'days'),
   ANOMALY_Z_THRESHOLD: z
     .string()
     .trim()
@@ -201,7 +201,7 @@ export interface Config {
     remindAfterMs: number;
     /** Trailing days the anomaly baseline (median, MAD) is computed over. @default 28 */
     baselineDays: number;
-    /** Days of history a baseline needs before an anomaly may fire. @default 7 */
+    /** Days of history a baseline needs before an anomaly may fire (two weeks cover the weekly rhythm). @default 14 */
     minHistoryDays: number;
     /** Robust z-score (0.6745·|x − median| / MAD) beyond which a day is anomalous. @default 3.5 */
     zThreshold: number;

@@ -28,6 +28,11 @@ export interface RunRecord {
   pid: number;
   /** Start as unix ms (orders runs started within one second); absent in records spooled by older versions. */
   startedAtMs?: number;
+  /**
+   * The full error message chain (scrubbed, up to 20 000 characters) for the alert's
+   * attachment; not stored in meta.etl_runs, whose err_msg stays short.
+   */
+  errDetail?: string;
 }
 
 /** The `meta.etl_runs` row of a record (JSONEachRow). */

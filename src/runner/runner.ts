@@ -225,6 +225,7 @@ export function createRunner(deps: RunnerDeps): Runner {
 
       let status: 'ok' | 'error' = 'ok';
       let errMsg = '';
+      let errDetail: string | undefined;
       let rowsRead = 0;
       let rowsWritten = 0;
       const ctx: JobContext = {
@@ -260,6 +261,7 @@ export function createRunner(deps: RunnerDeps): Runner {
             ? new JobCancelledError(job.name, describeError(request.signal.reason, scrub))
             : error;
         errMsg = describeError(cause, scrub);
+        errDetail = describeError(cause, scrub, 20_000);
         logger.error({ err: errMsg }, 'run failed');
       } finally {
         clearTimeout(timer);
@@ -284,6 +286,7 @@ export function createRunner(deps: RunnerDeps): Runner {
         durationMs: finishedMs - startedMs,
         pid: process.pid,
         startedAtMs: startedMs,
+        ...(errDetail === undefined ? {} : { errDetail }),
       };
       try {
         await writeRun(db.control, record);

@@ -86,8 +86,9 @@ export async function demoCommand(
   opts: { days: string; anomalies?: boolean },
 ): Promise<number> {
   const days = Number(opts.days);
-  if (!/^\d+$/.test(opts.days) || days < 1 || days > 366) {
-    throw new UsageError(`--days must be a whole number from 1 to 366, got "${opts.days}"`);
+  // 365: VK Ads keeps 366 days of statistics counting today, and the window ends yesterday.
+  if (!/^\d+$/.test(opts.days) || days < 1 || days > 365) {
+    throw new UsageError(`--days must be a whole number from 1 to 365, got "${opts.days}"`);
   }
   const demoRoot = path.resolve(ctx.io.cwd, 'data', 'demo');
   // Planted problems (--anomalies): a mass-refund day and a VK spend spike inside the window.
