@@ -20,6 +20,7 @@ import { historyCommand } from './commands/history.js';
 import { notifyCommand } from './commands/notify.js';
 import { migrateCommand } from './commands/migrate.js';
 import { runCommand } from './commands/run.js';
+import { scheduleCommand } from './commands/schedule.js';
 
 /** Where the CLI reads and writes; injected so tests can run it in-process. */
 export interface CliIo {
@@ -146,6 +147,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     )
     .argument('<text>', 'the message (sent as plain text)')
     .action(async (text: string) => setExit(await notifyCommand(ctx, text)));
+
+  program
+    .command('schedule')
+    .description('the schedule of the daily jobs and the healthcheck (SCHEDULE_*), with the next fire times')
+    .option('--count <n>', 'fire times per task', '3')
+    .action((opts: { count: string }) => setExit(scheduleCommand(ctx, opts)));
 
   program
     .command('migrate')

@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { isValidZone } from '../time/dates.js';
@@ -66,6 +67,28 @@ const idList = () =>
         return z.NEVER;
       }
       return ids;
+    });
+
+/** A 5-field cron expression in ETL_TIMEZONE, or `off`; null means disabled. */
+const cron = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      const value = v === undefined || v === '' ? fallback : v;
+      if (value.toLowerCase() === 'off') return null;
+      try {
+        if (value.split(/\s+/).length !== 5) throw new Error('five fields');
+        new Cron(value, { paused: true }).stop();
+        return value;
+      } catch {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a 5-field cron expression (minute hour day month weekday, e.g. "35 5 * * *") or off, got "${value}"`,
+        });
+        return z.NEVER;
+      }
     });
 
 const schema = z.object({
@@ -134,6 +157,12 @@ const schema = z.object({
       return n;
     }),
   ANOMALY_MIN_CHANGE_PCT: int(30, 0, 1_000, 'percent'),
+  SCHEDULE_VK_FETCH: cron('35 5 * * *'),
+  SCHEDULE_QTICKETS_FETCH: cron('40 5 * * *'),
+  SCHEDULE_BUILD_DM_VK: cron('50 5 * * *'),
+  SCHEDULE_BUILD_DM_SALES: cron('5 6 * * *'),
+  SCHEDULE_HEALTHCHECK: cron('30 6 * * *'),
+  SCHEDULE_CATCHUP_WINDOW_MS: int(21_600_000, 0, 604_800_000, 'milliseconds'),
   VERSION_TAG: optStr(),
   LOG_LEVEL: z
     .string()
@@ -208,6 +237,15 @@ export interface Config {
     /** Smallest change against the median that counts, percent of the median. @default 30 */
     minChangePct: number;
   };
+  schedule: {
+    /** Cron expression (ETL_TIMEZONE) per scheduled task; null = disabled. */
+    cron: Record<
+      'vk_fetch' | 'qtickets_fetch' | 'build_dm_vk' | 'build_dm_sales' | 'healthcheck',
+      string | null
+    >;
+    /** Slots missed while the bot was down are caught up once at start if no older than this, ms. @default 21_600_000 */
+    catchupWindowMs: number;
+  };
   versionTag: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -279,6 +317,16 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
       minHistoryDays: e.ANOMALY_MIN_HISTORY_DAYS,
       zThreshold: e.ANOMALY_Z_THRESHOLD,
       minChangePct: e.ANOMALY_MIN_CHANGE_PCT,
+    },
+    schedule: {
+      cron: {
+        vk_fetch: e.SCHEDULE_VK_FETCH,
+        qtickets_fetch: e.SCHEDULE_QTICKETS_FETCH,
+        build_dm_vk: e.SCHEDULE_BUILD_DM_VK,
+        build_dm_sales: e.SCHEDULE_BUILD_DM_SALES,
+        healthcheck: e.SCHEDULE_HEALTHCHECK,
+      },
+      catchupWindowMs: e.SCHEDULE_CATCHUP_WINDOW_MS,
     },
     versionTag: e.VERSION_TAG,
     logLevel: e.LOG_LEVEL,
