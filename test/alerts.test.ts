@@ -114,6 +114,21 @@ describe('alert rules and messages', () => {
     expect(r.html.length).toBeLessThan(4096);
     expect(r.attachment?.text.length).toBeGreaterThan(10_000);
     expect(renderAlert(c, 'en', 'Europe/Moscow').html).toMatch(/Run failed[\s\S]*Next/);
+    const missed = renderAlert(
+      {
+        code: 'MISSED_RUN',
+        job: 'vk_fetch',
+        dataDate: null,
+        runId: null,
+        signature: 'slot',
+        facts: { slotAt: 1_795_999_700 },
+      },
+      'ru',
+      'Europe/Moscow',
+    );
+    expect(missed.text).toMatch(
+      /Пропущен запуск по расписанию[\s\S]*в 2026-11-30 03:48:20 \(МСК\) не состоялся[\s\S]*etl run vk_fetch/,
+    );
   });
 });
 

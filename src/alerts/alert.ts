@@ -5,7 +5,7 @@
 import type { IsoDate } from '../time/dates.js';
 
 /** What kind of problem. */
-export type AlertCode = 'RUN_FAILED' | 'ZERO_ROWS' | 'ANOMALY' | 'RECOVERED';
+export type AlertCode = 'RUN_FAILED' | 'ZERO_ROWS' | 'ANOMALY' | 'RECOVERED' | 'MISSED_RUN';
 /** How urgent. */
 export type Severity = 'info' | 'warning' | 'critical';
 
@@ -15,6 +15,7 @@ export const SEVERITY: Readonly<Record<AlertCode, Severity>> = {
   ZERO_ROWS: 'warning',
   ANOMALY: 'warning',
   RECOVERED: 'info',
+  MISSED_RUN: 'warning',
 };
 
 /** One finding of the anomaly checks on a mart day. */
@@ -61,6 +62,8 @@ export interface AlertFacts {
   resolvedAlertIds?: string[];
   /** Healthcheck detail. */
   detail?: string;
+  /** MISSED_RUN: the slot that passed without a run, unix seconds. */
+  slotAt?: number;
 }
 
 /** Delivery state of a stored alert. */

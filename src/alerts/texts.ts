@@ -27,6 +27,7 @@ const T = {
       ZERO_ROWS: '🟡 Нет данных',
       ANOMALY: '🟡 Аномалия в данных',
       RECOVERED: '🟢 Восстановлено',
+      MISSED_RUN: '🟡 Пропущен запуск по расписанию',
     } satisfies Record<AlertCode, string>,
     job: 'Задача',
     dataDate: 'Данные за',
@@ -47,6 +48,9 @@ const T = {
       'сверьте цифры с источником (возвраты в QTickets, расход в кабинете VK Рекламы); если данные верны — это не сбой; если нет — перезагрузите период.',
     recovered: (job: string, since: string) => `${job} снова работает; сбой с ${since}.`,
     nextRecovered: 'ничего делать не нужно.',
+    missed: (slot: string, zone: string) => `Запуск по расписанию в ${slot} (${zone}) не состоялся.`,
+    nextMissed: (job: string) =>
+      `проверьте, что бот (etl bot) или таймер работает; запустите вручную: <code>etl run ${job}</code>.`,
     metric: {
       net_revenue: 'чистая выручка',
       revenue: 'выручка',
@@ -67,6 +71,7 @@ const T = {
       ZERO_ROWS: '🟡 No data',
       ANOMALY: '🟡 Data anomaly',
       RECOVERED: '🟢 Recovered',
+      MISSED_RUN: '🟡 Scheduled run missed',
     } satisfies Record<AlertCode, string>,
     job: 'Job',
     dataDate: 'Data for',
@@ -87,6 +92,9 @@ const T = {
       'compare with the source (refunds in QTickets, spend in the VK Ads cabinet); if the figures are right this is not a fault, otherwise reload the period.',
     recovered: (job: string, since: string) => `${job} works again; it had been failing since ${since}.`,
     nextRecovered: 'nothing to do.',
+    missed: (slot: string, zone: string) => `The scheduled run at ${slot} (${zone}) did not happen.`,
+    nextMissed: (job: string) =>
+      `check that the bot (etl bot) or the timer is running; run it by hand: <code>etl run ${job}</code>.`,
     metric: {
       net_revenue: 'net revenue',
       revenue: 'revenue',
@@ -181,6 +189,12 @@ export function renderAlert(
       lines.push(`${escapeHtml(t.findings)}:`);
       for (const finding of f.findings ?? []) lines.push(`• ${escapeHtml(findingLine(finding, lang))}`);
       next = escapeHtml(t.nextAnomaly);
+      break;
+    case 'MISSED_RUN':
+      lines.push(
+        escapeHtml(t.missed(f.slotAt === undefined ? '?' : formatInstant(f.slotAt, timezone), zone)),
+      );
+      next = t.nextMissed(escapeHtml(c.job));
       break;
     case 'RECOVERED':
       lines.push(
