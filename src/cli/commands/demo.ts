@@ -186,7 +186,7 @@ export async function demoCommand(
         ),
       );
       ctx.out(
-        `\nnext: CLICKHOUSE_DATA_DIR=${path.relative(ctx.io.cwd, config.clickhouse.dataDir)} ETL_DATA_DIR=${path.relative(ctx.io.cwd, config.dataDir)} npm run etl -- history`,
+        `\nnext: CLICKHOUSE_DATA_DIR=${path.relative(ctx.io.cwd, config.clickhouse.dataDir)} ETL_DATA_DIR=${path.relative(ctx.io.cwd, config.dataDir)} npx etl history`,
       );
       return record.status === 'ok' ? ExitCode.ok : ExitCode.failed;
     } finally {
