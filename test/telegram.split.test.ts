@@ -3,22 +3,14 @@
  * over random markup checked by the Bot API sandbox's parser (an independent implementation of
  * Telegram's HTML rules).
  */
+import { mulberry32 } from '../src/sandbox/vkAdsData.js';
 import { describe, expect, it } from 'vitest';
 import { escapeHtml, htmlToPlainText, tokenizeHtml, unescapeHtml } from '../src/notify/html.js';
 import { splitHtml } from '../src/notify/telegram/split.js';
 import { parseTelegramHtml, TelegramHtmlError } from '../src/sandbox/telegramBotApi.js';
 
-/** Deterministic PRNG (mulberry32), so a failing case can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG, so a failing case can be replayed from its seed. */
+const prng = mulberry32;
 
 const TEXT_ATOMS = [
   'a',
