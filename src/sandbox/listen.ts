@@ -22,3 +22,29 @@ export async function listen(
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return `http://${host}:${address.port}`;
 }
+
+/** Delays a sandbox answers with (fault `delayMs`), all cancellable at close. */
+export interface Delays {
+  /** Resolves after `ms`, or never once `cancelAll` ran (the connection is dropped anyway). */
+  wait(ms: number): Promise<void>;
+  cancelAll(): void;
+}
+
+/** Creates the delay set of one sandbox. */
+export function createDelays(): Delays {
+  const timers = new Set<NodeJS.Timeout>();
+  return {
+    wait: (ms) =>
+      new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          resolve();
+        }, ms);
+        timers.add(t);
+      }),
+    cancelAll() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+    },
+  };
+}

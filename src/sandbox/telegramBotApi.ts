@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { UserFromGetMe } from 'grammy/types';
 import { Response as UndiciResponse } from 'undici';
-import { listen } from './listen.js';
+import { createDelays, listen } from './listen.js';
 
 /**
  * Fault switches, read on every request; tests flip them between calls. Chat ids are compared
@@ -742,15 +742,7 @@ export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): 
     });
   }
 
-  const timers = new Set<NodeJS.Timeout>();
-  const wait = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        resolve();
-      }, ms);
-      timers.add(t);
-    });
+  const delays = createDelays();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (faults.unreachable) {
@@ -770,7 +762,7 @@ export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): 
       const entry: TelegramRecordedRequest = { method, params };
       if (files.size > 0) entry.files = recordedFiles(params, files);
       requests.push(entry);
-      if (faults.delayMs > 0) await wait(faults.delayMs);
+      if (faults.delayMs > 0) await delays.wait(faults.delayMs);
       if (decodeURIComponent(givenToken) !== token) reply = apiError(401, 'Unauthorized');
       else if (!METHODS.has(method)) reply = apiError(404, 'Not Found');
       else if (bad) reply = bad;
@@ -806,8 +798,7 @@ export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): 
     close: async () => {
       closing = true;
       wakeWaiters();
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
+      delays.cancelAll();
       // Let the released polls write their answers before the sockets go.
       await new Promise((resolve) => setImmediate(resolve));
       await new Promise<void>((resolve) => {

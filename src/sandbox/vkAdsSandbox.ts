@@ -22,7 +22,7 @@ import {
   type VkSandboxData,
   type VkSandboxScenarios,
 } from './vkAdsData.js';
-import { listen } from './listen.js';
+import { createDelays, listen } from './listen.js';
 
 /**
  * Fault switches, read on every request; tests flip them between calls. "API calls" are all
@@ -552,15 +552,7 @@ export async function startVkAdsSandbox(options: VkAdsSandboxOptions = {}): Prom
     return vkError(404, 'ERR_WRONG_RESOURCE', 'Unknown resource');
   }
 
-  const timers = new Set<NodeJS.Timeout>();
-  const wait = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        resolve();
-      }, ms);
-      timers.add(t);
-    });
+  const delays = createDelays();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sandbox.local');
@@ -572,7 +564,7 @@ export async function startVkAdsSandbox(options: VkAdsSandboxOptions = {}): Prom
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const isApi = !url.pathname.startsWith('/api/v2/oauth2/');
     const rate = countRequest(`${method} ${url.pathname}`, isApi);
-    if (faults.delayMs > 0) await wait(faults.delayMs);
+    if (faults.delayMs > 0) await delays.wait(faults.delayMs);
     let reply: Reply;
     if (isApi && rate.over && !faults.failAll) {
       reply = vkError(429, 'ERR_TOO_MANY_REQUESTS', 'Too many requests');
@@ -605,8 +597,7 @@ export async function startVkAdsSandbox(options: VkAdsSandboxOptions = {}): Prom
     data,
     scenarios: data.scenarios,
     close: async () => {
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
+      delays.cancelAll();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
