@@ -163,6 +163,9 @@ const schema = z.object({
   SCHEDULE_BUILD_DM_SALES: cron('5 6 * * *'),
   SCHEDULE_HEALTHCHECK: cron('30 6 * * *'),
   SCHEDULE_CATCHUP_WINDOW_MS: int(21_600_000, 0, 604_800_000, 'milliseconds'),
+  BOT_SHUTDOWN_TIMEOUT_MS: int(60_000, 1_000, 3_600_000, 'milliseconds'),
+  BOT_BACKFILL_MAX_DAYS: int(366, 1, 3_660, 'days'),
+  BOT_CONVERSATION_TIMEOUT_MS: int(900_000, 10_000, 86_400_000, 'milliseconds'),
   VERSION_TAG: optStr(),
   LOG_LEVEL: z
     .string()
@@ -224,6 +227,14 @@ export interface Config {
     language: 'ru' | 'en';
     /** Forum topic (message_thread_id) for alerts, if the chat is a forum. */
     topicId: number | undefined;
+  };
+  bot: {
+    /** On SIGTERM/SIGINT, running jobs get this long to finish before they are aborted, ms. @default 60_000 */
+    shutdownTimeoutMs: number;
+    /** Longest /backfill range, days. @default 366 */
+    backfillMaxDays: number;
+    /** A chat dialog (/backfill, /run confirmation) idle for this long is abandoned, ms. @default 900_000 */
+    conversationTimeoutMs: number;
   };
   alerts: {
     /** An open alert that keeps recurring is told again after this long, ms. @default 21_600_000 (6 h) */
@@ -310,6 +321,11 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
       apiRoot: e.TG_API_ROOT as string,
       language: e.BOT_LANGUAGE,
       topicId: e.TG_TOPIC_ID === undefined ? undefined : Number(e.TG_TOPIC_ID),
+    },
+    bot: {
+      shutdownTimeoutMs: e.BOT_SHUTDOWN_TIMEOUT_MS,
+      backfillMaxDays: e.BOT_BACKFILL_MAX_DAYS,
+      conversationTimeoutMs: e.BOT_CONVERSATION_TIMEOUT_MS,
     },
     alerts: {
       remindAfterMs: e.ALERT_REMIND_AFTER_MS,
