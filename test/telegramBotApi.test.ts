@@ -226,6 +226,104 @@ describe('editMessageText', () => {
       'Bad Request: message to edit not found',
     );
   });
+
+  it('records each edit with its reply_markup; removing the buttons alone is a change, an empty keyboard is none', async () => {
+    const keyboard = { inline_keyboard: [[{ text: 'Retry', callback_data: 'al:retry:1' }]] };
+    await call('sendMessage', {
+      chat_id: -1007,
+      text: '<b>failed</b>',
+      parse_mode: 'HTML',
+      reply_markup: keyboard,
+    });
+    expect(tg.sent[0]?.replyMarkup).toEqual(keyboard);
+    const removed = await call('editMessageText', {
+      chat_id: -1007,
+      message_id: 1,
+      text: '<b>failed</b>',
+      parse_mode: 'HTML',
+      reply_markup: { inline_keyboard: [] },
+    });
+    expect(removed.status).toBe(200);
+    expect(tg.edits).toEqual([
+      {
+        chatId: '-1007',
+        messageId: 1,
+        text: '<b>failed</b>',
+        plainText: 'failed',
+        parseMode: 'HTML',
+        replyMarkup: { inline_keyboard: [] },
+      },
+    ]);
+    expect(tg.sent[0]?.replyMarkup).toEqual({ inline_keyboard: [] });
+    // No reply_markup shows the same as an empty keyboard: nothing changes.
+    const same = await call('editMessageText', { chat_id: -1007, message_id: 1, text: 'failed' });
+    expect(same).toMatchObject({
+      status: 400,
+      json: {
+        ok: false,
+        error_code: 400,
+        description: expect.stringMatching(/^Bad Request: message is not modified: /) as unknown,
+      },
+    });
+    expect(tg.edits).toHaveLength(1);
+  });
+});
+
+describe('inline keyboards', () => {
+  const button = (callback_data: unknown) => ({ inline_keyboard: [[{ text: 'Retry', callback_data }]] });
+
+  it('accepts callback_data of 1 to 64 bytes of UTF-8 and refuses the rest with BUTTON_DATA_INVALID', async () => {
+    const ok = ['a', 'x'.repeat(64), 'я'.repeat(32)];
+    for (const data of ok) {
+      expect((await call('sendMessage', { chat_id: 5, text: 't', reply_markup: button(data) })).status).toBe(
+        200,
+      );
+    }
+    const bad = ['', 'x'.repeat(65), 'я'.repeat(33), 42];
+    for (const data of bad) {
+      expect(await call('sendMessage', { chat_id: 5, text: 't', reply_markup: button(data) })).toEqual({
+        status: 400,
+        json: { ok: false, error_code: 400, description: 'Bad Request: BUTTON_DATA_INVALID' },
+      });
+    }
+    expect(
+      (
+        await call('editMessageText', {
+          chat_id: 5,
+          message_id: 1,
+          text: 'u',
+          reply_markup: button('x'.repeat(65)),
+        })
+      ).json.description,
+    ).toBe('Bad Request: BUTTON_DATA_INVALID');
+    expect(tg.sent.map((m) => m.plainText)).toEqual(['t', 't', 't']);
+    expect(tg.edits).toEqual([]);
+  });
+
+  it('refuses buttons without a label or an action, and markup that is not a keyboard', async () => {
+    const answer = async (reply_markup: unknown, method = 'sendMessage') =>
+      (await call(method, { chat_id: 5, text: 't', message_id: 1, reply_markup })).json.description;
+    expect(await answer({ inline_keyboard: [[{ text: 'Retry' }]] })).toBe(
+      'Bad Request: text buttons are unallowed in the inline keyboard',
+    );
+    expect(await answer({ inline_keyboard: [[{ text: ' ', callback_data: 'x' }]] })).toBe(
+      'Bad Request: BUTTON_TEXT_INVALID',
+    );
+    expect(await answer({ inline_keyboard: [{ text: 'x', callback_data: 'x' }] })).toMatch(/Array of Arrays/);
+    expect(await answer({ inline_keyboard: 'x' })).toMatch(/must be an Array$/);
+    const form = await fetch(`${tg.url}/bot${tg.token}/sendMessage`, {
+      method: 'POST',
+      body: new URLSearchParams({ chat_id: '5', text: 't', reply_markup: '{not json' }),
+    });
+    expect(((await form.json()) as ApiAnswer).description).toBe(
+      "Bad Request: can't parse reply keyboard markup JSON object",
+    );
+    await call('sendMessage', { chat_id: 5, text: 't', reply_markup: { remove_keyboard: true } });
+    expect(await answer({ remove_keyboard: true }, 'editMessageText')).toBe(
+      "Bad Request: can't parse inline keyboard markup JSON object",
+    );
+    expect(tg.sent).toHaveLength(1);
+  });
 });
 
 describe('getUpdates', () => {

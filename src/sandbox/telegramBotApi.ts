@@ -8,7 +8,8 @@
  * Methods: getMe, sendMessage, editMessageText, sendDocument, answerCallbackQuery, setMyCommands,
  * deleteWebhook, getUpdates (long polling). Validation follows Telegram: 4096 characters of text
  * and 1024 of caption after entity parsing, and the HTML parse mode's tag subset
- * (https://core.telegram.org/bots/api#html-style), checked by {@link parseTelegramHtml}. Faults (429
+ * (https://core.telegram.org/bots/api#html-style), checked by {@link parseTelegramHtml}, and inline
+ * keyboards in `reply_markup` (a label, one action, `callback_data` of 1–64 bytes). Faults (429
  * with `retry_after`, migrated groups, kicked bots, dropped connections, slow answers) are switched
  * on per request through the mutable {@link TelegramFaults} object.
  */
@@ -84,11 +85,27 @@ export interface TelegramSentMessage {
   /** The text after entity parsing, as a Telegram client would show it. */
   plainText: string;
   parseMode?: string;
+  /** `reply_markup` as sent (or as last edited), e.g. `{ inline_keyboard: [[{ text, callback_data }]] }`. */
   replyMarkup?: unknown;
   /** `message_thread_id` (forum topic) of the message, when sent into one. */
   threadId?: number;
   /** For sendDocument: the uploaded file. */
   document?: { filename: string; content: string };
+}
+
+/** One successful `editMessageText` of a message the bot sent, as the sandbox applied it. */
+export interface TelegramEdit {
+  /** Chat id as a string, e.g. `"-1001234567890"`. */
+  chatId: string;
+  /** The edited message's per-chat id (see {@link TelegramSentMessage.messageId}). */
+  messageId: number;
+  /** The new text before entity parsing (still HTML-escaped). */
+  text: string;
+  /** The new text after entity parsing. */
+  plainText: string;
+  parseMode?: string;
+  /** The `reply_markup` of the edit; absent when none was sent (which removes the keyboard). */
+  replyMarkup?: unknown;
 }
 
 /** Options of {@link startTelegramBotApi}. */
@@ -114,6 +131,8 @@ export interface TelegramBotApi {
   requests: TelegramRecordedRequest[];
   /** Messages the bot sent, in sending order, as they stand after edits. */
   sent: TelegramSentMessage[];
+  /** Successful `editMessageText` calls on messages of {@link sent}, in arrival order. */
+  edits: TelegramEdit[];
   /** Queues an incoming update for getUpdates; `update_id` is assigned when missing. */
   pushUpdate(update: object): void;
   /** Answers held getUpdates polls with `[]`, stops listening and drops open connections. */
@@ -342,6 +361,72 @@ function badRequest(what: string): Reply {
   return apiError(400, `Bad Request: ${what}`);
 }
 
+/** Fields of an `InlineKeyboardButton` that give it an action; a button needs exactly one. */
+const BUTTON_ACTIONS = [
+  'url',
+  'callback_data',
+  'web_app',
+  'login_url',
+  'switch_inline_query',
+  'switch_inline_query_current_chat',
+  'switch_inline_query_chosen_chat',
+  'copy_text',
+  'callback_game',
+  'pay',
+];
+
+/**
+ * Checks `reply_markup` like Telegram: a JSON object; in an inline keyboard every button has a
+ * non-empty label and an action, and `callback_data` is 1–64 bytes of UTF-8. `inlineOnly`: the
+ * method accepts only an `InlineKeyboardMarkup` (editMessageText). Undefined when it is fine.
+ * Source: https://core.telegram.org/bots/api#inlinekeyboardmarkup
+ */
+function replyMarkupFault(markup: unknown, inlineOnly: boolean): Reply | undefined {
+  if (markup === undefined || markup === null || markup === '') return undefined;
+  if (typeof markup !== 'object' || Array.isArray(markup)) {
+    return badRequest("can't parse reply keyboard markup JSON object");
+  }
+  if (!('inline_keyboard' in markup)) {
+    return inlineOnly ? badRequest("can't parse inline keyboard markup JSON object") : undefined;
+  }
+  const rows = markup.inline_keyboard;
+  if (!Array.isArray(rows)) {
+    return badRequest('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array');
+  }
+  for (const row of rows as unknown[]) {
+    if (!Array.isArray(row))
+      return badRequest('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays');
+    for (const button of row as unknown[]) {
+      if (typeof button !== 'object' || button === null || Array.isArray(button)) {
+        return badRequest("can't parse inline keyboard button: InlineKeyboardButton must be an Object");
+      }
+      const b = button as Record<string, unknown>;
+      if (typeof b.text !== 'string') {
+        return badRequest('can\'t parse inline keyboard button: Field "text" must be of type String');
+      }
+      if (b.text.trim() === '') return badRequest('BUTTON_TEXT_INVALID');
+      if (!BUTTON_ACTIONS.some((field) => b[field] !== undefined)) {
+        return badRequest('text buttons are unallowed in the inline keyboard');
+      }
+      if (b.callback_data !== undefined) {
+        const bytes = typeof b.callback_data === 'string' ? Buffer.byteLength(b.callback_data, 'utf8') : 0;
+        if (bytes < 1 || bytes > 64) return badRequest('BUTTON_DATA_INVALID');
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Telegram compares markups by what they show: an empty inline keyboard is no keyboard. */
+function sameMarkup(a: unknown, b: unknown): boolean {
+  const shown = (m: unknown) => {
+    const rows = (m as { inline_keyboard?: unknown } | undefined | null)?.inline_keyboard;
+    const empty = Array.isArray(rows) && rows.every((row) => Array.isArray(row) && row.length === 0);
+    return m === undefined || m === null || m === '' || empty ? undefined : m;
+  };
+  return JSON.stringify(shown(a)) === JSON.stringify(shown(b));
+}
+
 /** Parses JSON-typed fields that arrived as strings (form and multipart bodies, query strings). */
 function normaliseParams(params: Params): Params {
   for (const key of Object.keys(params)) {
@@ -416,6 +501,7 @@ export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): 
   };
   const requests: TelegramRecordedRequest[] = [];
   const sent: TelegramSentMessage[] = [];
+  const edits: TelegramEdit[] = [];
   const lastMessageId = new Map<string, number>();
   let closing = false;
 
@@ -565,6 +651,8 @@ export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): 
     const parsed = parseText(text, params.parse_mode, 4096, 'message is too long');
     if ('status' in parsed) return parsed;
     if (parsed.plain.trim() === '') return badRequest('message text is empty');
+    const markupFault = replyMarkupFault(params.reply_markup, false);
+    if (markupFault) return markupFault;
     const message = record(chatId, {
       text,
       plainText: parsed.plain,
@@ -588,11 +676,10 @@ export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): 
     const parsed = parseText(text, params.parse_mode, 4096, 'message is too long');
     if ('status' in parsed) return parsed;
     if (parsed.plain.trim() === '') return badRequest('message text is empty');
+    const markupFault = replyMarkupFault(params.reply_markup, true);
+    if (markupFault) return markupFault;
     const parseMode = typeof params.parse_mode === 'string' ? params.parse_mode : undefined;
-    if (
-      parsed.plain === message.plainText &&
-      JSON.stringify(params.reply_markup) === JSON.stringify(message.replyMarkup)
-    ) {
+    if (parsed.plain === message.plainText && sameMarkup(params.reply_markup, message.replyMarkup)) {
       return badRequest(
         'message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
       );
@@ -600,6 +687,14 @@ export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): 
     Object.assign(message, { text, plainText: parsed.plain, parseMode, replyMarkup: params.reply_markup });
     for (const key of ['parseMode', 'replyMarkup'] as const)
       if (message[key] === undefined) delete message[key];
+    edits.push({
+      chatId,
+      messageId,
+      text,
+      plainText: parsed.plain,
+      ...(parseMode !== undefined ? { parseMode } : {}),
+      ...(params.reply_markup !== undefined ? { replyMarkup: params.reply_markup } : {}),
+    });
     return ok(messageObject(message, parsed.entities, { edit_date: Math.floor(Date.now() / 1000) }));
   }
 
@@ -619,6 +714,8 @@ export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): 
     const caption = asText(params.caption);
     const parsed = parseText(caption, params.parse_mode, 1024, 'message caption is too long');
     if ('status' in parsed) return parsed;
+    const markupFault = replyMarkupFault(params.reply_markup, false);
+    if (markupFault) return markupFault;
     const message = record(chatId, {
       text: caption,
       plainText: parsed.plain,
@@ -794,6 +891,7 @@ export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): 
     faults,
     requests,
     sent,
+    edits,
     pushUpdate,
     close: async () => {
       closing = true;
