@@ -169,6 +169,146 @@ describe('delivery', () => {
   });
 });
 
+/** The notifier's optional `edit`, which the Telegram implementation has. */
+function editOf(n: Notifier): NonNullable<Notifier['edit']> {
+  if (!n.edit) throw new Error('the Telegram notifier has edit()');
+  return n.edit.bind(n);
+}
+
+const retryAndHistory = [
+  [
+    { text: 'Повторить', callbackData: 'al:retry:0f8fad5b-d9cb-469f-a165-70867728950e' },
+    { text: 'История', callbackData: 'al:hist:vk_fetch' },
+  ],
+];
+const wireKeyboard = {
+  inline_keyboard: [
+    [
+      { text: 'Повторить', callback_data: 'al:retry:0f8fad5b-d9cb-469f-a165-70867728950e' },
+      { text: 'История', callback_data: 'al:hist:vk_fetch' },
+    ],
+  ],
+};
+
+describe('inline buttons', () => {
+  it('puts the buttons on the last part of a split message only', async () => {
+    const html = Array.from({ length: 3 }, (_, k) => `${k}`.repeat(4000)).join('\n');
+    const delivery = await notifier().send({ html, buttons: retryAndHistory });
+    expect(delivery.messageIds).toEqual([1, 2, 3]);
+    expect(sendRequests().map((r) => r.params.reply_markup)).toEqual([undefined, undefined, wireKeyboard]);
+    expect(tg.sent.map((m) => m.replyMarkup)).toEqual([undefined, undefined, wireKeyboard]);
+  });
+
+  it('keeps the buttons on the text when an attachment follows, and on the plain-text resend', async () => {
+    await notifier().send({
+      html: '<b>failed</b> a < b',
+      attachment: { filename: 'e.txt', text: 'full error' },
+      buttons: retryAndHistory,
+    });
+    expect(sendRequests().map((r) => [r.method, r.params.parse_mode, r.params.reply_markup])).toEqual([
+      ['sendMessage', 'HTML', wireKeyboard],
+      ['sendMessage', undefined, wireKeyboard],
+      ['sendDocument', undefined, undefined],
+    ]);
+  });
+
+  it('refuses callback data over 64 bytes of UTF-8 (or empty) with a RangeError, before calling Telegram', async () => {
+    const tooLong = [[{ text: 'История', callbackData: `al:hist:${'я'.repeat(29)}` }]]; // 8 + 58 bytes
+    await expect(notifier().send({ html: 'x', buttons: tooLong })).rejects.toThrow(
+      /callback data of 66 bytes .*1–64 bytes/,
+    );
+    await expect(
+      notifier().send({ html: 'x', buttons: [[{ text: 'x', callbackData: '' }]] }),
+    ).rejects.toThrow(RangeError);
+    await expect(
+      editOf(notifier())({ chatId: CHAT, messageId: 1 }, { html: 'x', buttons: tooLong }),
+    ).rejects.toThrow(RangeError);
+    expect(tg.requests).toHaveLength(0);
+  });
+});
+
+describe('edit', () => {
+  it('replaces the text and removes the buttons; the same content again is not an error', async () => {
+    const n = notifier();
+    const delivery = await n.send({ html: '<b>Run failed</b>', buttons: retryAndHistory });
+    const target = { chatId: delivery.chatId, messageId: delivery.messageIds[0] ?? 0 };
+    await editOf(n)(target, { html: '<b>Run failed</b>\n✅ Resolved' });
+    expect(tg.requests.at(-1)).toMatchObject({
+      method: 'editMessageText',
+      params: {
+        chat_id: CHAT,
+        message_id: 1,
+        parse_mode: 'HTML',
+        link_preview_options: { is_disabled: true },
+        reply_markup: { inline_keyboard: [] },
+      },
+    });
+    expect(tg.sent).toEqual([
+      expect.objectContaining({ plainText: 'Run failed\n✅ Resolved', replyMarkup: { inline_keyboard: [] } }),
+    ]);
+    await editOf(n)(target, { html: '<b>Run failed</b>\n✅ Resolved' });
+    expect(tg.requests.filter((r) => r.method === 'editMessageText')).toHaveLength(2);
+    expect(tg.edits).toHaveLength(1);
+  });
+
+  it('can set buttons, and edits a message that cannot be parsed as plain text', async () => {
+    const n = notifier();
+    await n.send({ html: 'first' });
+    await editOf(n)({ chatId: CHAT, messageId: 1 }, { html: 'a < b', buttons: retryAndHistory });
+    expect(tg.sent[0]).toMatchObject({ plainText: 'a < b', replyMarkup: wireKeyboard });
+    expect(tg.edits.map((e) => e.parseMode)).toEqual([undefined]);
+    expect(logLines.some((l) => l.includes('"level":50') && l.includes('editing it as plain text'))).toBe(
+      true,
+    );
+  });
+
+  it('a deleted message → NotifierRejectedError that says there is nothing to edit', async () => {
+    const error = await failure(editOf(notifier())({ chatId: CHAT, messageId: 99 }, { html: 'x' }));
+    expect(error).toBeInstanceOf(NotifierRejectedError);
+    expect((error as NotifierRejectedError).reason).toBe('Bad Request: message to edit not found');
+    expect(error.message).toMatch(/refused the edit of message 99 for chat -100500.*nothing to edit/);
+  });
+
+  it('unreachable → NotifierUnavailableError; bot kicked → NotifierRejectedError', async () => {
+    const n = notifier();
+    await n.send({ html: 'x' });
+    tg.faults.unreachable = true;
+    const down = await failure(editOf(n)({ chatId: CHAT, messageId: 1 }, { html: 'y' }));
+    expect(down).toBeInstanceOf(NotifierUnavailableError);
+    expect(visibleText(down)).not.toContain(tg.token);
+    tg.faults.reset();
+    tg.faults.kickedChats = [CHAT];
+    expect(await failure(editOf(n)({ chatId: CHAT, messageId: 1 }, { html: 'y' }))).toBeInstanceOf(
+      NotifierRejectedError,
+    );
+  });
+
+  it('edits a message of the configured chat in the supergroup it migrated to, remembered or answered', async () => {
+    tg.faults.migratedChats = { '-123': '-100123' };
+    const delivery = await notifier({ chatId: '-123' }).send({ html: 'one', buttons: retryAndHistory });
+    expect(delivery).toEqual({ chatId: '-100123', messageIds: [1] });
+    // A stored alert may still name the old chat; a new instance goes to the remembered one.
+    tg.requests.length = 0;
+    await editOf(notifier({ chatId: '-123' }))({ chatId: '-123', messageId: 1 }, { html: 'one, resolved' });
+    expect(tg.requests.map((r) => r.params.chat_id)).toEqual(['-100123']);
+    expect(tg.sent[0]?.plainText).toBe('one, resolved');
+    // A migration Telegram tells only in its answer to the edit is followed, and remembered.
+    await tg.close();
+    tg = await startTelegramBotApi();
+    await notifier({ chatId: '-7' }).send({ html: 'two' });
+    tg.faults.migratedChats = { '-7': '-1007' };
+    await new Api(tg.token, { apiRoot: tg.url }).sendMessage('-1007', 'moved');
+    await editOf(notifier({ chatId: '-7' }))({ chatId: '-7', messageId: 1 }, { html: 'moved, resolved' });
+    expect(tg.requests.filter((r) => r.method === 'editMessageText').map((r) => r.params.chat_id)).toEqual([
+      '-7',
+      '-1007',
+    ]);
+    expect(tg.sent.find((m) => m.chatId === '-1007')?.plainText).toBe('moved, resolved');
+    const state = JSON.parse(readFileSync(path.join(stateDir, TELEGRAM_CHAT_STATE_FILE), 'utf8')) as unknown;
+    expect(state).toMatchObject({ configuredChatId: '-7', chatId: '-1007' });
+  });
+});
+
 describe('rate limits', () => {
   it('honours a 429 retry_after of 1 s and delivers the message once', async () => {
     tg.faults.status429Count = 1;

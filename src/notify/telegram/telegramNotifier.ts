@@ -3,8 +3,10 @@
  * grammY's `Api` with auto-retry for 429 `retry_after`. Long messages are split under 4096
  * characters, a long raw text goes as a `.txt` document, a group that became a supergroup is
  * followed (and remembered in the state directory), and every failure becomes one of the port's
- * two errors. The bot token never appears in an error or a log line.
- * Source: https://core.telegram.org/bots/api#sendmessage, #senddocument, #responseparameters.
+ * two errors. Messages can carry an inline keyboard and be edited later (a resolved alert). The
+ * bot token never appears in an error or a log line.
+ * Source: https://core.telegram.org/bots/api#sendmessage, #senddocument, #editmessagetext,
+ * #responseparameters.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,9 +16,13 @@ import { pino } from 'pino';
 import type { Logger } from '../../logger.js';
 import { createScrubber, type Scrubber } from '../../util/scrub.js';
 import {
+  assertButtons,
   NotifierRejectedError,
   NotifierUnavailableError,
   type Delivery,
+  type EditedMessage,
+  type MessageButton,
+  type MessageTarget,
   type Notifier,
   type OutgoingMessage,
 } from '../notifier.js';
@@ -89,6 +95,33 @@ function isParseError(error: unknown): boolean {
   );
 }
 
+function isNotModified(error: unknown): boolean {
+  return (
+    error instanceof GrammyError &&
+    error.error_code === 400 &&
+    /message is not modified/i.test(error.description)
+  );
+}
+
+/** The Bot API's `InlineKeyboardMarkup` of the port's buttons; `[]` (no buttons) when none. */
+function inlineKeyboard(buttons: readonly (readonly MessageButton[])[] | undefined) {
+  return {
+    inline_keyboard: (buttons ?? []).map((row) =>
+      row.map((b) => ({ text: b.text, callback_data: b.callbackData })),
+    ),
+  };
+}
+
+/** What a failed call was doing, for the error message. */
+interface CallSubject {
+  /** e.g. `the alert`, `the edit of message 42`. */
+  noun: string;
+  /** e.g. `sending the alert to`. */
+  doing: string;
+  /** The chat the call went to. */
+  chatId: string;
+}
+
 function migrationTarget(error: unknown): string | undefined {
   if (!(error instanceof GrammyError) || error.error_code !== 400) return undefined;
   const to = error.parameters.migrate_to_chat_id;
@@ -100,9 +133,12 @@ function migrationTarget(error: unknown): string | undefined {
  * `send`.
  *
  * `send(message, signal)`:
+ * - checks `message.buttons` (a RangeError before anything is sent, see `assertButtons`);
  * - splits `message.html` with {@link splitHtml} (4096) and sends the parts in order with
  *   `parse_mode: HTML`, link previews off and `message_thread_id` when `topicId` is set; parts
  *   that would show as blank are skipped; if the markup cannot be split, the plain text is sent;
+ *   `message.buttons` go as the `reply_markup` of the last part (of the document when there is
+ *   no text);
  * - then, when `message.attachment` is given, sends its text as a UTF-8 `.txt` document (file name
  *   reduced to `[A-Za-z0-9._-]`) replying to the first part; an empty attachment is skipped;
  * - waits out 429 `retry_after` up to `maxRetryDelaySeconds` (auto-retry, 3 retries per call);
@@ -116,7 +152,16 @@ function migrationTarget(error: unknown): string | undefined {
  *         an aborted `signal`; NotifierRejectedError (with Telegram's description as `reason`) for
  *         401, 403 (kicked, blocked, no rights), 404, 400 chat not found and other 400s, and for an
  *         empty message. Parts sent before a failure stay sent.
- * Source: https://core.telegram.org/bots/api#sendmessage
+ *
+ * `edit(target, message, signal)`: `editMessageText` of `target.messageId` with `parse_mode:
+ * HTML`, link previews off and `reply_markup` set to `message.buttons` (an empty keyboard, which
+ * removes the buttons, when none). A target in the configured chat goes to the chat it migrated
+ * to, when one is remembered; a 400 `migrate_to_chat_id` is followed as for `send`. Telegram's
+ * "message is not modified" counts as success; unparsable HTML is retried once as plain text.
+ * @throws RangeError (bad buttons, before any call); NotifierUnavailableError and
+ *         NotifierRejectedError as for `send`, e.g. rejected for 400 "message to edit not found"
+ *         (deleted), "message can't be edited" and "message is too long".
+ * Source: https://core.telegram.org/bots/api#sendmessage, #editmessagetext
  */
 export function createTelegramNotifier(options: TelegramNotifierOptions): Notifier {
   const logger = options.logger ?? pino({ level: 'silent' });
@@ -207,18 +252,29 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
     );
   }
 
-  /** Runs `call` against the current chat, following up to two migrations. */
-  async function inChat<T>(call: (chatId: string) => Promise<T>): Promise<T> {
+  /**
+   * Runs `call` against `startChatId` (the current chat by default), following up to two
+   * migrations; a migration of the current chat is remembered.
+   */
+  async function inChat<T>(call: (chatId: string) => Promise<T>, startChatId = currentChatId): Promise<T> {
+    let chatId = startChatId;
     for (let migrations = 0; ; migrations++) {
-      const chatId = currentChatId;
       try {
         return await call(chatId);
       } catch (error: unknown) {
         const to = migrationTarget(error);
         if (to === undefined || to === chatId || migrations >= MAX_MIGRATIONS_PER_CALL) throw error;
-        await migrate(chatId, to);
+        if (chatId === currentChatId) await migrate(chatId, to);
+        chatId = to;
       }
     }
+  }
+
+  /** The chat id to use, after the remembered migration (read once per instance). */
+  async function ensureChatId(): Promise<string> {
+    chatIdPromise ??= loadChatId().then((id) => (currentChatId = id));
+    await chatIdPromise;
+    return currentChatId;
   }
 
   function scrubbedCopy(error: unknown): Error {
@@ -229,12 +285,16 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
     return copy;
   }
 
-  function toNotifierError(error: unknown, signal: AbortSignal | undefined): Error {
+  function toNotifierError(
+    error: unknown,
+    signal: AbortSignal | undefined,
+    subject: CallSubject = { noun: 'the alert', doing: 'sending the alert to', chatId: currentChatId },
+  ): Error {
     if (error instanceof NotifierRejectedError || error instanceof NotifierUnavailableError) return error;
     const cause = scrubbedCopy(error);
-    const chat = `chat ${currentChatId}${options.topicId !== undefined ? ` (topic ${options.topicId})` : ''}`;
+    const chat = `chat ${subject.chatId}${options.topicId !== undefined ? ` (topic ${options.topicId})` : ''}`;
     if (signal?.aborted) {
-      return new NotifierUnavailableError(`sending the alert to Telegram ${chat} was aborted`, {
+      return new NotifierUnavailableError(`${subject.doing} Telegram ${chat} was aborted`, {
         cause,
       });
     }
@@ -243,9 +303,13 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
       const reason = scrub(error.description || `HTTP ${error.error_code}`);
       const code = error.error_code;
       const rejected = (todo: string) =>
-        new NotifierRejectedError(`Telegram refused the alert for ${chat}: ${reason}; ${todo}`, reason, {
-          cause,
-        });
+        new NotifierRejectedError(
+          `Telegram refused ${subject.noun} for ${chat}: ${reason}; ${todo}`,
+          reason,
+          {
+            cause,
+          },
+        );
       if (code === 429) {
         return new NotifierUnavailableError(
           `Telegram kept rate-limiting the bot (retry_after ${error.parameters.retry_after ?? '?'} s) beyond what the notifier waits (${maxRetryDelaySeconds} s per wait, ${MAX_RETRY_ATTEMPTS} retries)`,
@@ -274,6 +338,10 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
         return rejected('fix TG_CHAT_ID, and make sure the bot was added to that chat');
       }
       if (/thread not found|topic/i.test(reason)) return rejected('fix TG_TOPIC_ID, or reopen the topic');
+      if (/message to edit not found/i.test(reason)) {
+        return rejected('the message was deleted (or is in another chat); there is nothing to edit');
+      }
+      if (/message can't be edited/i.test(reason)) return rejected('Telegram no longer lets the bot edit it');
       return rejected('retrying the same message cannot help');
     }
     if (error instanceof HttpError) {
@@ -283,7 +351,7 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
       );
     }
     return new NotifierUnavailableError(
-      `sending the alert to Telegram ${chat} failed unexpectedly (${cause.message})`,
+      `${subject.doing} Telegram ${chat} failed unexpectedly (${cause.message})`,
       { cause },
     );
   }
@@ -307,7 +375,11 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
     return parts.filter((p) => (p.html ? htmlToPlainText(p.text) : p.text).trim() !== '');
   }
 
-  async function sendPart(part: Part, signal: AbortSignal | undefined): Promise<number> {
+  async function sendPart(
+    part: Part,
+    buttons: OutgoingMessage['buttons'],
+    signal: AbortSignal | undefined,
+  ): Promise<number> {
     const send = (text: string, asHtml: boolean) =>
       inChat((chatId) =>
         api.sendMessage(
@@ -317,6 +389,7 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
             ...(asHtml ? { parse_mode: 'HTML' as const } : {}),
             link_preview_options: { is_disabled: true },
             ...(options.topicId !== undefined ? { message_thread_id: options.topicId } : {}),
+            ...(buttons !== undefined && buttons.length > 0 ? { reply_markup: inlineKeyboard(buttons) } : {}),
           },
           signal as GrammySignal,
         ),
@@ -340,6 +413,7 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
   async function sendAttachment(
     attachment: NonNullable<OutgoingMessage['attachment']>,
     replyTo: number | undefined,
+    buttons: OutgoingMessage['buttons'],
     signal: AbortSignal | undefined,
   ): Promise<number> {
     const filename = safeFilename(attachment.filename);
@@ -353,6 +427,7 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
           ...(replyTo !== undefined
             ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } }
             : {}),
+          ...(buttons !== undefined && buttons.length > 0 ? { reply_markup: inlineKeyboard(buttons) } : {}),
         },
         signal as GrammySignal,
       ),
@@ -364,10 +439,10 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
     channel: 'telegram',
     async send(message: OutgoingMessage, signal?: AbortSignal): Promise<Delivery> {
       const startedMs = Date.now();
+      assertButtons(message.buttons);
       try {
         signal?.throwIfAborted();
-        chatIdPromise ??= loadChatId().then((id) => (currentChatId = id));
-        await chatIdPromise;
+        await ensureChatId();
         const parts = toParts(message.html);
         const attachment = message.attachment;
         if (parts.length === 0 && (attachment === undefined || attachment.text === '')) {
@@ -377,10 +452,13 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
           );
         }
         const messageIds: number[] = [];
-        for (const part of parts) messageIds.push(await sendPart(part, signal));
+        for (const [i, part] of parts.entries()) {
+          messageIds.push(await sendPart(part, i === parts.length - 1 ? message.buttons : undefined, signal));
+        }
         if (attachment !== undefined && attachment.text !== '') {
           try {
-            messageIds.push(await sendAttachment(attachment, messageIds[0], signal));
+            const buttons = parts.length === 0 ? message.buttons : undefined;
+            messageIds.push(await sendAttachment(attachment, messageIds[0], buttons, signal));
           } catch (error: unknown) {
             // The text is delivered; resending it whole for a failed attachment would duplicate it.
             if (messageIds.length === 0) throw error;
@@ -400,6 +478,63 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
         logger.debug(
           { chatId: currentChatId, err: mapped.message, durationMs: Date.now() - startedMs },
           'Telegram send failed',
+        );
+        throw mapped;
+      }
+    },
+    async edit(target: MessageTarget, message: EditedMessage, signal?: AbortSignal): Promise<void> {
+      const startedMs = Date.now();
+      assertButtons(message.buttons);
+      let chatId = target.chatId;
+      try {
+        signal?.throwIfAborted();
+        const current = await ensureChatId();
+        if (target.chatId === configuredChatId) chatId = current;
+        const reply_markup = inlineKeyboard(message.buttons);
+        const editTo = (text: string, asHtml: boolean) =>
+          inChat(
+            (inChatId) =>
+              api.editMessageText(
+                inChatId,
+                target.messageId,
+                text,
+                {
+                  ...(asHtml ? { parse_mode: 'HTML' as const } : {}),
+                  link_preview_options: { is_disabled: true },
+                  reply_markup,
+                },
+                signal as GrammySignal,
+              ),
+            chatId,
+          );
+        try {
+          await editTo(message.html, true);
+        } catch (error: unknown) {
+          if (!isParseError(error)) throw error;
+          logger.error(
+            {
+              chatId,
+              messageId: target.messageId,
+              reason: scrub(((error as GrammyError).description as string | undefined) ?? 'no description'),
+            },
+            'Telegram could not parse the edited alert HTML (an unescaped value?); editing it as plain text',
+          );
+          await editTo(htmlToPlainText(message.html), false);
+        }
+        logger.debug(
+          { chatId, messageId: target.messageId, durationMs: Date.now() - startedMs },
+          'alert message edited in Telegram',
+        );
+      } catch (error: unknown) {
+        if (isNotModified(error)) return;
+        const mapped = toNotifierError(error, signal, {
+          noun: `the edit of message ${target.messageId}`,
+          doing: `editing message ${target.messageId} in`,
+          chatId,
+        });
+        logger.debug(
+          { chatId, messageId: target.messageId, err: mapped.message, durationMs: Date.now() - startedMs },
+          'Telegram edit failed',
         );
         throw mapped;
       }
