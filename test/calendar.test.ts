@@ -15,6 +15,8 @@ import {
 } from '../src/bot/calendar.js';
 
 const NONE = new Map<string, DayState>();
+/** The label of empty cells and disabled navigation (not whitespace: Telegram refuses that). */
+const BLANK = '\u2800';
 
 function keyboard(overrides: Partial<MonthKeyboardOptions> = {}) {
   return monthKeyboard({
@@ -46,9 +48,10 @@ function dayButton(rows: InlineKeyboardButton[][], day: number): [string, string
 }
 
 describe('monthKeyboard', () => {
-  it('keeps every callback data of every month over 30 years within 64 bytes, and parseable', () => {
+  it('keeps every callback data of every month over 30 years within 64 bytes and parseable, every label non-blank', () => {
     let month = '2000-01';
     const all: string[] = [];
+    const labels: string[] = [];
     for (let i = 0; i < 30 * 12; i++) {
       const rows = monthKeyboard({
         month,
@@ -59,12 +62,14 @@ describe('monthKeyboard', () => {
         selected: { from: `${month}-15` },
       }).inline_keyboard;
       all.push(...rows.flat().map(data));
+      labels.push(...rows.flat().map((b) => b.text));
       month = addMonths(month, 1);
     }
     expect(month).toBe('2030-01');
     expect(all.length).toBeGreaterThan(30 * 12 * 40);
     expect(Math.max(...all.map((d) => Buffer.byteLength(d, 'utf8')))).toBeLessThanOrEqual(14);
     expect(all.filter((d) => parseCalendarCallback(d) === undefined)).toEqual([]);
+    expect(labels.filter((t) => t.trim() === '')).toEqual([]);
     expect(all.filter((d) => d.startsWith('cal:d:'))).toHaveLength(10_958); // every day of 2000–2029
   });
 
@@ -75,11 +80,11 @@ describe('monthKeyboard', () => {
     const weeks = grid(rows);
     expect(weeks).toHaveLength(6);
     for (const week of weeks) expect(week).toHaveLength(7);
-    expect(weeks[0]!.slice(0, 6)).toEqual(Array(6).fill([' ', 'cal:_']));
+    expect(weeks[0]!.slice(0, 6)).toEqual(Array(6).fill([BLANK, 'cal:_']));
     expect(weeks[0]![6]).toEqual(['1·', 'cal:d:20261101']);
     expect(weeks[1]![0]).toEqual(['2·', 'cal:d:20261102']);
     expect(weeks[5]![0]).toEqual(['30·', 'cal:d:20261130']);
-    expect(weeks[5]!.slice(1)).toEqual(Array(6).fill([' ', 'cal:_']));
+    expect(weeks[5]!.slice(1)).toEqual(Array(6).fill([BLANK, 'cal:_']));
     // A month starting on Monday has no leading blanks (2026-06-01 is a Monday).
     expect(grid(keyboard({ month: '2026-06', min: '2026-06-01' }))[0]![0]).toEqual(['1·', 'cal:d:20260601']);
   });
@@ -136,15 +141,15 @@ describe('monthKeyboard', () => {
     // Inside the range: both ways, one month at a time, across a year boundary.
     expect(nav('2026-01', '2025-06-10', '2026-11-29')).toEqual(['‹ cal:m:202512', '› cal:m:202602']);
     // The month holding max: no ›. The month holding min: no ‹.
-    expect(nav('2026-11', '2025-06-10', '2026-11-29')).toEqual(['‹ cal:m:202610', '  cal:_']);
-    expect(nav('2025-06', '2025-06-10', '2026-11-29')).toEqual(['  cal:_', '› cal:m:202507']);
+    expect(nav('2026-11', '2025-06-10', '2026-11-29')).toEqual(['‹ cal:m:202610', `${BLANK} cal:_`]);
+    expect(nav('2025-06', '2025-06-10', '2026-11-29')).toEqual([`${BLANK} cal:_`, '› cal:m:202507']);
     // A single selectable month: no navigation at all.
-    expect(nav('2026-11', '2026-11-01', '2026-11-29')).toEqual(['  cal:_', '  cal:_']);
+    expect(nav('2026-11', '2026-11-01', '2026-11-29')).toEqual([`${BLANK} cal:_`, `${BLANK} cal:_`]);
     // min falls on the 1st of the month shown: nothing before it.
-    expect(nav('2026-11', '2026-11-01', '2026-12-05')).toEqual(['  cal:_', '› cal:m:202612']);
+    expect(nav('2026-11', '2026-11-01', '2026-12-05')).toEqual([`${BLANK} cal:_`, '› cal:m:202612']);
     // Shown far after the range: ‹ jumps to max's month; far before: › jumps to min's month.
-    expect(nav('2030-03', '2025-06-10', '2026-11-29')).toEqual(['‹ cal:m:202611', '  cal:_']);
-    expect(nav('2020-03', '2025-06-10', '2026-11-29')).toEqual(['  cal:_', '› cal:m:202506']);
+    expect(nav('2030-03', '2025-06-10', '2026-11-29')).toEqual(['‹ cal:m:202611', `${BLANK} cal:_`]);
+    expect(nav('2020-03', '2025-06-10', '2026-11-29')).toEqual([`${BLANK} cal:_`, '› cal:m:202506']);
     // An empty range (min after max): nothing to navigate to, nothing to pick.
     const empty = monthKeyboard({
       month: '2026-11',
@@ -153,7 +158,7 @@ describe('monthKeyboard', () => {
       min: '2026-11-20',
       max: '2026-11-10',
     }).inline_keyboard;
-    expect(nav('2026-11', '2026-11-20', '2026-11-10')).toEqual(['  cal:_', '  cal:_']);
+    expect(nav('2026-11', '2026-11-20', '2026-11-10')).toEqual([`${BLANK} cal:_`, `${BLANK} cal:_`]);
     expect(
       grid(empty)
         .flat()

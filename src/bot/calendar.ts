@@ -106,8 +106,12 @@ const TEXT = {
   },
 } as const satisfies Record<Language, { months: string[]; weekdays: string[]; cancel: string }>;
 
-/** Shown on a disabled navigation button or an empty cell (Telegram refuses empty button text). */
-const BLANK = ' ';
+/**
+ * Label of a disabled navigation button or an empty cell: U+2800 (Braille blank) renders empty
+ * but is not whitespace, because Telegram refuses a button whose text is empty after trimming
+ * (BUTTON_TEXT_INVALID).
+ */
+const BLANK = '\u2800';
 
 const MONTH_KEY = /^(\d{4})-(0[1-9]|1[0-2])$/;
 const DAY_DATA = /^cal:d:(\d{4})(\d{2})(\d{2})$/;
