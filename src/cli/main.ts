@@ -17,6 +17,7 @@ import { backfillCommand, type BackfillOpts } from './commands/backfill.js';
 import { demoCommand } from './commands/demo.js';
 import { healthCommand } from './commands/health.js';
 import { historyCommand } from './commands/history.js';
+import { botCommand } from './commands/bot.js';
 import { notifyCommand } from './commands/notify.js';
 import { migrateCommand } from './commands/migrate.js';
 import { runCommand } from './commands/run.js';
@@ -153,6 +154,13 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .description('the schedule of the daily jobs and the healthcheck (SCHEDULE_*), with the next fire times')
     .option('--count <n>', 'fire times per task', '3')
     .action((opts: { count: string }) => setExit(scheduleCommand(ctx, opts)));
+
+  program
+    .command('bot')
+    .description(
+      'the ChatOps bot: Telegram long polling, the schedule (SCHEDULE_*) and the runners in one process; SIGTERM stops it gracefully',
+    )
+    .action(async () => setExit(await botCommand(ctx)));
 
   program
     .command('migrate')

@@ -44,11 +44,12 @@ interface RunRowOut {
 
 /**
  * The latest runs, newest first.
- * @param filter.job only this job; `limit` rows at most (default 20).
+ * @param filter.job only this job; `limit` rows at most (default 20); `sinceUnix` only runs
+ *        started at or after this unix second.
  */
 export async function listRuns(
   db: DbClient,
-  filter: { job?: string | undefined; limit?: number },
+  filter: { job?: string | undefined; limit?: number; sinceUnix?: number },
 ): Promise<RunRecord[]> {
   const rows = await db.query<RunRowOut>(
     `SELECT job, toString(run_id) AS run_id, toUnixTimestamp(started_at) AS started_at,
@@ -56,10 +57,10 @@ export async function listRuns(
             toString(from_date) AS from_date, toString(to_date) AS to_date, host, version_tag, trigger, actor,
             toString(parent_run_id) AS parent_run_id, duration_ms, pid, started_ms
      FROM meta.etl_runs
-     WHERE {job:String} = '' OR job = {job:String}
+     WHERE ({job:String} = '' OR job = {job:String}) AND started_at >= toDateTime({since:UInt32})
      ORDER BY started_at DESC, started_ms DESC
      LIMIT {limit:UInt32}`,
-    { job: filter.job ?? '', limit: filter.limit ?? 20 },
+    { job: filter.job ?? '', limit: filter.limit ?? 20, since: filter.sinceUnix ?? 0 },
   );
   return rows.map((r) => ({
     job: r.job,

@@ -77,8 +77,11 @@ export interface Runner {
    *         JobBusyError when the job is running elsewhere on this host: nothing recorded.
    */
   run(request: RunRequest): Promise<RunRecord>;
-  /** Resolves the window a request would run on, without running it. @throws UsageError */
-  planWindow(job: JobName, window: RunRequest['window']): DateWindow;
+  /**
+   * Resolves the window a request would run on, without running it (`jobs`: a backfill's step
+   * jobs, which decide the upstream horizons that apply). @throws UsageError
+   */
+  planWindow(job: JobName, window: RunRequest['window'], jobs?: BackfillOptions['jobs']): DateWindow;
 }
 
 /**
@@ -149,8 +152,11 @@ export function createRunner(deps: RunnerDeps): Runner {
   const host = deps.host ?? os.hostname();
   const scrub = createScrubber(configSecrets(config));
 
-  const planWindow = (job: JobName, input: RunRequest['window']): DateWindow =>
-    planRunWindow(config, job, input, now());
+  const planWindow = (
+    job: JobName,
+    input: RunRequest['window'],
+    jobs: BackfillOptions['jobs'] = STEP_JOBS,
+  ): DateWindow => planRunWindow(config, job, input, now(), { jobs });
 
   async function run(request: RunRequest): Promise<RunRecord> {
     if (!isJobName(request.job)) {

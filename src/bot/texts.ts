@@ -1,0 +1,201 @@
+/**
+ * Bot texts in Russian (default) and English (`BOT_LANGUAGE`). Functions return Telegram HTML:
+ * every dynamic value passes through `escapeHtml` here or in the caller's view.
+ */
+import { escapeHtml as h } from '../notify/html.js';
+import type { Language } from '../alerts/texts.js';
+
+/** The commands the bot registers with setMyCommands, in menu order. */
+export const BOT_COMMANDS = [
+  'run',
+  'backfill',
+  'health',
+  'history',
+  'alerts',
+  'status',
+  'schedule',
+  'help',
+  'cancel',
+] as const;
+export type BotCommand = (typeof BOT_COMMANDS)[number];
+
+const ru = {
+  commands: {
+    run: 'Запустить задачу: /run [задача] [с] [по]',
+    backfill: 'Перезагрузить период (выбор дат в календаре)',
+    health: 'Проверка здоровья данных за вчера',
+    history: 'Последние запуски: /history [задача] [N]',
+    alerts: 'Последние алерты и решены ли они',
+    status: 'Что выполняется сейчас и ближайшие запуски',
+    schedule: 'Расписание задач',
+    help: 'Справка',
+    cancel: 'Отменить текущий диалог',
+  } satisfies Record<BotCommand, string>,
+  help: (admin: boolean) =>
+    [
+      '<b>zakaz-etl</b> — ETL VK Рекламы и QTickets в ClickHouse.',
+      '',
+      '/run [задача] [ГГГГ-ММ-ДД] [ГГГГ-ММ-ДД] — запустить задачу (без аргументов — выбор кнопкой)',
+      '/backfill — перезагрузить период: задачи, даты в календаре, предпросмотр, подтверждение',
+      '/health — проверка данных за вчера',
+      '/history [задача] [N] — последние запуски; кнопка «График» пришлёт PNG за 30 дней',
+      '/alerts [N] — последние алерты',
+      '/status — что выполняется сейчас и ближайшие запуски',
+      '/schedule — расписание',
+      '/cancel — отменить текущий диалог',
+      '',
+      admin
+        ? 'Вы администратор: можете запускать задачи и бэкфиллы.'
+        : 'Запускать задачи могут только администраторы (TG_ADMIN_USER_IDS); вам доступны просмотр и проверки.',
+    ].join('\n'),
+  adminOnly: '⛔ Запускать задачи могут только администраторы бота.',
+  staleButton: 'Эта кнопка больше не активна.',
+  cancelled: 'Диалог отменён.',
+  nothingToCancel: 'Нечего отменять: активного диалога нет.',
+  cancelHint: 'Бэкфилл уже идёт — остановить его можно кнопкой «Остановить» под сообщением о ходе.',
+  unknownJob: (job: string, jobs: string) => `Неизвестная задача «${h(job)}». Задачи: ${h(jobs)}.`,
+  badArgs: (usage: string, why: string) => `${h(why)}\nИспользование: <code>${h(usage)}</code>`,
+  badCount: (got: string) => `N должно быть целым числом от 1 до 50, получено «${h(got)}».`,
+  pickJob: 'Какую задачу запустить?',
+  confirmRun: (job: string, from: string, to: string) =>
+    `Запустить <b>${h(job)}</b> за ${h(from)} — ${h(to)}?`,
+  runButton: '▶️ Запустить',
+  cancelButton: '✖️ Отмена',
+  runCancelled: 'Запуск отменён.',
+  runStarted: (job: string, from: string, to: string, who: string) =>
+    `▶️ <b>${h(job)}</b> за ${h(from)} — ${h(to)} запущен (${h(who)}). Отвечу, когда закончится.`,
+  busy: (job: string) => `⏳ ${h(job)} уже выполняется; дождитесь окончания (/status).`,
+  shuttingDown: 'Бот останавливается и новые запуски не принимает.',
+  runOk: 'успешно',
+  runFailed: 'ошибка',
+  runResult: (p: {
+    job: string;
+    ok: boolean;
+    from: string;
+    to: string;
+    rowsRead: number;
+    rowsWritten: number;
+    duration: string;
+    runId: string;
+    error: string;
+  }) =>
+    [
+      `${p.ok ? '✅' : '❌'} <b>${h(p.job)}</b>: ${p.ok ? 'успешно' : 'ошибка'}`,
+      `Данные за: ${h(p.from)} — ${h(p.to)}`,
+      `Строк прочитано: ${p.rowsRead}, записано: ${p.rowsWritten}`,
+      `Длительность: ${h(p.duration)}`,
+      `run_id: <code>${h(p.runId)}</code>`,
+      ...(p.ok ? [] : [`Ошибка: <code>${h(p.error)}</code>`]),
+    ].join('\n'),
+  healthTitle: (date: string, ok: boolean) =>
+    `${ok ? '✅' : '❌'} <b>Проверка здоровья за ${h(date)}</b>: ${ok ? 'всё в порядке' : 'есть проблемы'}`,
+  historyTitle: (job: string | undefined, n: number, zone: string) =>
+    `<b>Последние запуски${job ? ` ${h(job)}` : ''}</b> (${n}), время ${h(zone)}:`,
+  historyEmpty: 'Запусков пока не было.',
+  chartButton: '📈 График за 30 дней',
+  chartCaption: (job: string | undefined) =>
+    `Длительность и строки по задачам за 30 дней${job ? ` (${h(job)})` : ''}.`,
+  alertsTitle: (n: number) => `<b>Последние алерты</b> (${n}):`,
+  alertsEmpty: 'Алертов не было.',
+  resolved: 'решён',
+  open: 'открыт',
+  statusRunning: '<b>Выполняется сейчас</b>',
+  statusIdle: 'Сейчас ничего не выполняется.',
+  statusNext: (zone: string) => `<b>Ближайшие запуски</b> (${h(zone)})`,
+  scheduleTitle: (zone: string) => `<b>Расписание</b> (${h(zone)}):`,
+  disabled: 'выключено',
+  noSchedule: 'Расписание не запущено в этом процессе.',
+  error: 'Не получилось выполнить команду; подробности в журнале бота.',
+  foreignUser: 'Этим диалогом управляет тот, кто его начал.',
+};
+
+type Texts = typeof ru;
+
+const en: Texts = {
+  commands: {
+    run: 'Run a job: /run [job] [from] [to]',
+    backfill: 'Reload a period (dates on a calendar)',
+    health: "Healthcheck of yesterday's data",
+    history: 'Latest runs: /history [job] [N]',
+    alerts: 'Recent alerts and whether resolved',
+    status: 'What is running now and the next runs',
+    schedule: 'The job schedule',
+    help: 'Help',
+    cancel: 'Cancel the current dialog',
+  },
+  help: (admin) =>
+    [
+      '<b>zakaz-etl</b> — VK Ads and QTickets ETL into ClickHouse.',
+      '',
+      '/run [job] [YYYY-MM-DD] [YYYY-MM-DD] — run a job (no arguments: pick with a button)',
+      '/backfill — reload a period: jobs, dates on a calendar, preview, confirm',
+      "/health — check yesterday's data",
+      '/history [job] [N] — latest runs; the Chart button sends a 30-day PNG',
+      '/alerts [N] — recent alerts',
+      '/status — what is running now and the next runs',
+      '/schedule — the schedule',
+      '/cancel — cancel the current dialog',
+      '',
+      admin
+        ? 'You are an admin: you may start runs and backfills.'
+        : 'Only admins (TG_ADMIN_USER_IDS) start runs; you may read and check.',
+    ].join('\n'),
+  adminOnly: '⛔ Only the bot admins may start runs.',
+  staleButton: 'This button is no longer active.',
+  cancelled: 'Dialog cancelled.',
+  nothingToCancel: 'Nothing to cancel: no dialog is active.',
+  cancelHint: 'A backfill is running — stop it with the Stop button under its progress message.',
+  unknownJob: (job, jobs) => `Unknown job "${h(job)}". Jobs: ${h(jobs)}.`,
+  badArgs: (usage, why) => `${h(why)}\nUsage: <code>${h(usage)}</code>`,
+  badCount: (got) => `N must be a whole number from 1 to 50, got "${h(got)}".`,
+  pickJob: 'Which job should run?',
+  confirmRun: (job, from, to) => `Run <b>${h(job)}</b> for ${h(from)} — ${h(to)}?`,
+  runButton: '▶️ Run',
+  cancelButton: '✖️ Cancel',
+  runCancelled: 'Run cancelled.',
+  runStarted: (job, from, to, who) =>
+    `▶️ <b>${h(job)}</b> for ${h(from)} — ${h(to)} started (${h(who)}). I will reply when it ends.`,
+  busy: (job) => `⏳ ${h(job)} is already running; wait for it to end (/status).`,
+  shuttingDown: 'The bot is shutting down and starts no new runs.',
+  runOk: 'ok',
+  runFailed: 'failed',
+  runResult: (p) =>
+    [
+      `${p.ok ? '✅' : '❌'} <b>${h(p.job)}</b>: ${p.ok ? 'ok' : 'failed'}`,
+      `Data dates: ${h(p.from)} — ${h(p.to)}`,
+      `Rows read: ${p.rowsRead}, written: ${p.rowsWritten}`,
+      `Duration: ${h(p.duration)}`,
+      `run_id: <code>${h(p.runId)}</code>`,
+      ...(p.ok ? [] : [`Error: <code>${h(p.error)}</code>`]),
+    ].join('\n'),
+  healthTitle: (date, ok) =>
+    `${ok ? '✅' : '❌'} <b>Healthcheck for ${h(date)}</b>: ${ok ? 'all good' : 'problems found'}`,
+  historyTitle: (job, n, zone) => `<b>Latest runs${job ? ` of ${h(job)}` : ''}</b> (${n}), ${h(zone)} time:`,
+  historyEmpty: 'No runs yet.',
+  chartButton: '📈 30-day chart',
+  chartCaption: (job) => `Durations and rows per job over 30 days${job ? ` (${h(job)})` : ''}.`,
+  alertsTitle: (n) => `<b>Recent alerts</b> (${n}):`,
+  alertsEmpty: 'No alerts yet.',
+  resolved: 'resolved',
+  open: 'open',
+  statusRunning: '<b>Running now</b>',
+  statusIdle: 'Nothing is running now.',
+  statusNext: (zone) => `<b>Next runs</b> (${h(zone)})`,
+  scheduleTitle: (zone) => `<b>Schedule</b> (${h(zone)}):`,
+  disabled: 'off',
+  noSchedule: 'The scheduler does not run in this process.',
+  error: 'The command failed; details are in the bot log.',
+  foreignUser: 'This dialog belongs to the person who started it.',
+};
+
+/** A short name of the ETL zone for texts: МСК/MSK for Europe/Moscow, else the IANA name. */
+export function zoneLabel(timezone: string, language: Language): string {
+  if (timezone === 'Europe/Moscow') return language === 'en' ? 'MSK' : 'МСК';
+  return timezone;
+}
+
+/** The bot texts of a language. */
+export function botTexts(language: Language): Texts {
+  return language === 'en' ? en : ru;
+}
+export type BotTexts = Texts;
