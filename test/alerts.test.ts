@@ -4,15 +4,25 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlerter } from '../src/alerts/alerter.js';
 import { errorSignature, type AlertCandidate } from '../src/alerts/alert.js';
 import { judgeAgainstBaseline } from '../src/alerts/anomaly.js';
-import { renderAlert } from '../src/alerts/texts.js';
+import { formatElapsed, renderAlert, renderResolvedAlert } from '../src/alerts/texts.js';
+import {
+  historyCallbackData,
+  parseAlertCallback,
+  retryCallbackData,
+  runFailedButtons,
+} from '../src/alerts/alertButtons.js';
 import { openApp, type App } from '../src/app/openApp.js';
 import type { Db, DbClient } from '../src/clickhouse/db.js';
 import type { RunRecord } from '../src/runner/runRecord.js';
 import { readOutbox } from '../src/alerts/outbox.js';
+import { escapeHtml, htmlToPlainText } from '../src/notify/html.js';
+import type { Notifier } from '../src/notify/notifier.js';
 import { createRecordingNotifier } from './helpers/recordingNotifier.js';
 import { silentLogger, tempDir, testConfig } from './helpers/env.js';
 
@@ -132,6 +142,99 @@ describe('alert rules and messages', () => {
   });
 });
 
+describe('alert buttons and the resolved text', () => {
+  const alertId = '0f8fad5b-d9cb-469f-a165-70867728950e';
+
+  it('labels Retry and History per language, with callback data the bot can parse back', () => {
+    expect(runFailedButtons({ alertId, job: 'build_dm_sales' }, 'ru')).toEqual([
+      [
+        { text: 'Повторить', callbackData: `al:retry:${alertId}` },
+        { text: 'История', callbackData: 'al:hist:build_dm_sales' },
+      ],
+    ]);
+    expect(runFailedButtons({ alertId, job: 'vk_fetch' }, 'en')[0]?.map((b) => b.text)).toEqual([
+      'Retry',
+      'History',
+    ]);
+    expect(parseAlertCallback(retryCallbackData(alertId))).toEqual({ action: 'retry', alertId });
+    expect(parseAlertCallback(historyCallbackData('vk_fetch'))).toEqual({ action: 'hist', job: 'vk_fetch' });
+    expect(Buffer.byteLength(retryCallbackData(alertId))).toBe(45);
+    for (const data of ['al:retry:', 'al:retry:42', 'al:hist:', 'al:hist:a b', 'bf:pick:1', 'al:other:x']) {
+      expect(parseAlertCallback(data)).toBeUndefined();
+    }
+  });
+
+  it('never builds callback data over 64 bytes: the builder throws, the keyboard leaves the button out', () => {
+    const job = 'j'.repeat(57);
+    expect(() => historyCallbackData(job)).toThrow(/65 bytes.*at most 64/);
+    expect(historyCallbackData('j'.repeat(56))).toHaveLength(64);
+    expect(runFailedButtons({ alertId, job }, 'ru')).toEqual([
+      [{ text: 'Повторить', callbackData: `al:retry:${alertId}` }],
+    ]);
+  });
+
+  it('says how long a failure lasted in its two largest units', () => {
+    expect([45, 720, 7_500, 7_200, 277_200].map((s) => formatElapsed(s, 'ru'))).toEqual([
+      '45 с',
+      '12 мин',
+      '2 ч 5 мин',
+      '2 ч',
+      '3 дн 5 ч',
+    ]);
+    expect(formatElapsed(7_500, 'en')).toBe('2 h 5 min');
+    expect(formatElapsed(-3, 'en')).toBe('0 s');
+  });
+
+  it('renders the resolved alert as first told plus who resolved it, from the stored plain text when needed', () => {
+    const c: AlertCandidate = {
+      code: 'RUN_FAILED',
+      job: 'vk_fetch',
+      dataDate: '2026-11-29',
+      runId: 'r1',
+      signature: 'sig',
+      facts: { window: { fromDate: '2026-11-27', toDate: '2026-11-29' }, errMsg: 'a < b & c' },
+    };
+    const first = renderAlert(c, 'ru', 'Europe/Moscow');
+    const alert = {
+      code: c.code,
+      job: c.job,
+      dataDate: c.dataDate,
+      runId: c.runId,
+      contextJson: JSON.stringify({ ...c.facts, signature: c.signature }),
+      message: first.text,
+      ts: 1_795_000_000,
+    };
+    const resolution = {
+      runId: 'abcdef12-3456-4789-8abc-def012345678',
+      trigger: 'chat',
+      resolvedAt: 1_795_007_500,
+    };
+    expect(renderResolvedAlert(alert, resolution, 'ru', 'Europe/Moscow')).toBe(
+      `${first.html}\n\n<b>✅ Решено: запуск abcdef12 (chat) через 2 ч 5 мин</b>`,
+    );
+    expect(renderResolvedAlert(alert, resolution, 'en', 'Europe/Moscow')).toMatch(
+      /Run failed[\s\S]*<b>✅ Resolved by run abcdef12 \(chat\) after 2 h 5 min<\/b>$/,
+    );
+    const fromText = renderResolvedAlert(
+      { ...alert, contextJson: '{oops' },
+      resolution,
+      'ru',
+      'Europe/Moscow',
+    );
+    expect(fromText).toBe(
+      `${escapeHtml(first.text)}\n\n<b>✅ Решено: запуск abcdef12 (chat) через 2 ч 5 мин</b>`,
+    );
+    const long = renderResolvedAlert(
+      { ...alert, contextJson: '', message: 'x'.repeat(10_000) },
+      resolution,
+      'ru',
+      'Europe/Moscow',
+    );
+    expect(htmlToPlainText(long).length).toBeLessThanOrEqual(4096);
+    expect(long).toMatch(/x…\n\n<b>✅ Решено/);
+  });
+});
+
 describe('alerter', () => {
   it('tells a failure once, folds repeats, reminds after the interval, and tells the recovery', async () => {
     const notifier = createRecordingNotifier();
@@ -171,6 +274,7 @@ describe('alerter', () => {
     await alerter.onRun(run('qtickets_fetch', 'ok', '', 0));
     expect(notifier.sent).toHaveLength(1);
     expect(notifier.sent[0]?.html).toMatch(/Нет данных[\s\S]*zakaz\.stg_qtickets_sales/);
+    expect(notifier.sent[0]?.buttons).toBeUndefined();
     await alerter.onRun(run('qtickets_fetch', 'ok', '', 0));
     expect(notifier.sent).toHaveLength(1);
   });
@@ -278,6 +382,147 @@ describe('alerter', () => {
       deliveryState: 'rejected',
       deliveryError: 'Forbidden: bot was kicked from the group chat',
     });
+    expect(readOutbox(config.dataDir).entries).toHaveLength(0);
+  });
+
+  it('gives RUN_FAILED (and its reminder) the Retry and History buttons, RECOVERED none', async () => {
+    const notifier = createRecordingNotifier();
+    let nowMs = Date.parse('2026-11-30T03:00:00Z');
+    const alerter = createAlerter({ db: app.db, notifier, config, logger: silentLogger, now: () => nowMs });
+    const [failed] = await alerter.onRun(run('job_btn', 'error', 'boom'));
+    const buttons = [
+      [
+        { text: 'Повторить', callbackData: `al:retry:${failed?.alertId}` },
+        { text: 'История', callbackData: 'al:hist:job_btn' },
+      ],
+    ];
+    expect(notifier.sent[0]?.buttons).toEqual(buttons);
+    nowMs += config.alerts.remindAfterMs;
+    await alerter.onRun(run('job_btn', 'error', 'boom'));
+    expect(notifier.sent[1]?.buttons).toEqual(buttons);
+    await alerter.onRun(run('job_btn', 'ok'));
+    expect(notifier.sent[2]?.html).toMatch(/Восстановлено/);
+    expect(notifier.sent[2]?.buttons).toBeUndefined();
+  });
+
+  it('edits the resolved failure once: which run, after how long, no buttons; then tells RECOVERED', async () => {
+    const notifier = createRecordingNotifier();
+    let nowMs = Date.parse('2026-11-30T03:00:00Z');
+    const alerter = createAlerter({ db: app.db, notifier, config, logger: silentLogger, now: () => nowMs });
+    const [failed] = await alerter.onRun(run('job_edit', 'error', 'boom'));
+    nowMs += 7_500_000; // 2 h 5 min
+    const fix = {
+      ...run('job_edit', 'ok'),
+      runId: 'abcdef12-3456-4789-8abc-def012345678',
+      trigger: 'chat' as const,
+    };
+    await alerter.onRun(fix);
+    expect(notifier.edits).toEqual([
+      {
+        target: { chatId: '-100500', messageId: failed?.messageId },
+        message: {
+          html: expect.stringMatching(
+            /Сбой запуска[\s\S]*job_edit[\s\S]*\n\n<b>✅ Решено: запуск abcdef12 \(chat\) через 2 ч 5 мин<\/b>$/,
+          ) as unknown,
+        },
+      },
+    ]);
+    expect(notifier.sent.at(-1)?.html).toMatch(/Восстановлено/);
+    // The next success finds nothing open: no second edit, no second RECOVERED.
+    await alerter.onRun(run('job_edit', 'ok'));
+    expect(notifier.edits).toHaveLength(1);
+    expect(notifier.sent).toHaveLength(2);
+    expect(await alertsOf(app.db, 'job_edit')).toMatchObject([
+      { code: 'RUN_FAILED', resolved: 1 },
+      { code: 'RECOVERED', resolved: 0 },
+    ]);
+  });
+
+  it('a failing edit is logged and neither blocks RECOVERED nor loses the resolution', async () => {
+    const lines: string[] = [];
+    const logger = pino(
+      { level: 'warn' },
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(chunk.toString('utf8'));
+          done();
+        },
+      }),
+    );
+    for (const editMode of ['rejected', 'unavailable'] as const) {
+      const job = `job_edit_${editMode}`;
+      const notifier = createRecordingNotifier();
+      notifier.editMode = editMode;
+      const alerter = createAlerter({ db: app.db, notifier, config, logger });
+      await alerter.onRun(run(job, 'error', 'boom'));
+      await alerter.onRun(run(job, 'ok'));
+      expect(notifier.edits).toHaveLength(1);
+      expect(notifier.sent.map((m) => /Сбой запуска|Восстановлено/.exec(m.html)?.[0])).toEqual([
+        'Сбой запуска',
+        'Восстановлено',
+      ]);
+      expect((await alertsOf(app.db, job)).map((r) => [r.code, r.resolved]).sort()).toEqual([
+        ['RECOVERED', 0],
+        ['RUN_FAILED', 1],
+      ]);
+    }
+    expect(lines.filter((l) => l.includes('could not mark the resolved alert'))).toHaveLength(2);
+    expect(readOutbox(config.dataDir).entries).toHaveLength(0);
+  });
+
+  it('works with a notifier that cannot edit (the terminal)', async () => {
+    const recording = createRecordingNotifier();
+    const notifier: Notifier = { channel: 'telegram', send: (m) => recording.send(m) };
+    const alerter = createAlerter({ db: app.db, notifier, config, logger: silentLogger });
+    await alerter.onRun(run('job_noedit', 'error', 'boom'));
+    await alerter.onRun(run('job_noedit', 'ok'));
+    expect(recording.sent).toHaveLength(2);
+    expect(recording.edits).toHaveLength(0);
+  });
+
+  it('keeps the buttons in the outbox for a later delivery, and drops them once the failure is resolved', async () => {
+    const down = createRecordingNotifier();
+    down.mode = 'unavailable';
+    const first = createAlerter({ db: app.db, notifier: down, config, logger: silentLogger });
+    const [pending] = await first.onRun(run('job_outbox', 'error', 'boom'));
+    expect(readOutbox(config.dataDir).entries[0]?.message?.buttons).toEqual([
+      [
+        { text: 'Повторить', callbackData: `al:retry:${pending?.alertId}` },
+        { text: 'История', callbackData: 'al:hist:job_outbox' },
+      ],
+    ]);
+    const up = createRecordingNotifier();
+    await createAlerter({ db: app.db, notifier: up, config, logger: silentLogger }).flushOutbox();
+    expect(up.sent[0]?.buttons?.[0]?.map((b) => b.callbackData)).toEqual([
+      `al:retry:${pending?.alertId}`,
+      'al:hist:job_outbox',
+    ]);
+
+    // Resolved while still undelivered: it goes out later without Retry/History, and nothing is edited.
+    await first.onRun(run('job_outbox2', 'error', 'boom'));
+    await first.onRun(run('job_outbox2', 'ok'));
+    const later = createRecordingNotifier();
+    await createAlerter({ db: app.db, notifier: later, config, logger: silentLogger }).flushOutbox();
+    expect(later.sent.map((m) => [/Сбой запуска|Восстановлено/.exec(m.html)?.[0], m.buttons])).toEqual([
+      ['Сбой запуска', undefined],
+      ['Восстановлено', undefined],
+    ]);
+    expect([...down.edits, ...later.edits]).toEqual([]);
+  });
+
+  it('sends the alert without buttons the notifier refuses as malformed, instead of keeping it for ever', async () => {
+    const recording = createRecordingNotifier();
+    const notifier: Notifier = {
+      channel: 'telegram',
+      send: (m) =>
+        m.buttons
+          ? Promise.reject(new RangeError('inline button has callback data of 65 bytes'))
+          : recording.send(m),
+    };
+    const alerter = createAlerter({ db: app.db, notifier, config, logger: silentLogger });
+    const [alert] = await alerter.onRun(run('job_badbuttons', 'error', 'boom'));
+    expect(alert?.deliveryState).toBe('delivered');
+    expect(recording.sent).toHaveLength(1);
     expect(readOutbox(config.dataDir).entries).toHaveLength(0);
   });
 });

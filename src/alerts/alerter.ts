@@ -3,12 +3,14 @@
  * healthcheck, dedups against `meta.etl_alerts`, and delivers through the notifier port with a
  * durable outbox in between. The same problem (code, job, data date, signature) is told once;
  * repeats raise a counter, and a reminder goes out after `ALERT_REMIND_AFTER_MS`; a failing job
- * that succeeds again resolves its RUN_FAILED alerts and tells RECOVERED.
+ * that succeeds again resolves its RUN_FAILED alerts, edits their messages to say so (when the
+ * notifier can edit) and tells RECOVERED. RUN_FAILED messages carry Retry and History buttons
+ * (`alertButtons.ts`).
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/loadConfig.js';
 import type { Db } from '../clickhouse/db.js';
-import { NotifierRejectedError, type Notifier } from '../notify/notifier.js';
+import { NotifierRejectedError, type Notifier, type OutgoingMessage } from '../notify/notifier.js';
 import { STEP_JOBS } from '../runner/job.js';
 import type { RunRecord } from '../runner/runRecord.js';
 import { eachDay } from '../time/dates.js';
@@ -24,7 +26,8 @@ import {
   removeOutbox,
   type OutboxEntry,
 } from './outbox.js';
-import { renderAlert } from './texts.js';
+import { renderAlert, renderResolvedAlert } from './texts.js';
+import { runFailedButtons } from './alertButtons.js';
 import { randomUUID } from 'node:crypto';
 
 /** Dependencies of the alerter. */
@@ -55,6 +58,59 @@ export function createAlerter(deps: AlerterDeps): Alerter {
   const stateDir = config.dataDir;
 
   const nextVersion = (previous?: AlertRecord) => Math.max(now(), (previous?.version ?? 0) + 1);
+  const errText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+  /** The message of an alert; RUN_FAILED gets the Retry and History buttons. */
+  function messageOf(
+    alert: Pick<AlertRecord, 'alertId' | 'job' | 'code'>,
+    rendered: ReturnType<typeof renderAlert>,
+  ): OutgoingMessage {
+    const buttons = alert.code === 'RUN_FAILED' ? runFailedButtons(alert, lang) : [];
+    return {
+      html: rendered.html,
+      attachment: rendered.attachment,
+      ...(buttons.length > 0 ? { buttons } : {}),
+    };
+  }
+
+  /**
+   * Sends an alert's message. Buttons the notifier refuses as malformed (a RangeError, a bug) are
+   * dropped and the alert sent without them, rather than kept in the outbox for ever.
+   */
+  async function deliver(alertId: string, message: OutgoingMessage) {
+    try {
+      return await notifier.send(message);
+    } catch (error: unknown) {
+      if (!(error instanceof RangeError) || message.buttons === undefined) throw error;
+      logger.error({ alertId, err: error.message }, 'alert buttons refused; sending the alert without them');
+      return notifier.send({ ...message, buttons: undefined });
+    }
+  }
+
+  /**
+   * Edits the message of a just-resolved alert to say which run resolved it and after how long,
+   * without buttons. Best effort: alerts never delivered to a chat (pending, terminal) are
+   * skipped, and a failure is only logged, so the RECOVERED message still goes out.
+   */
+  async function markResolved(alert: AlertRecord, run: RunRecord): Promise<void> {
+    if (!notifier.edit || alert.messageId === null || alert.chatId === '' || alert.resolvedAt === null)
+      return;
+    const target = { chatId: alert.chatId, messageId: alert.messageId };
+    try {
+      const html = renderResolvedAlert(
+        alert,
+        { runId: run.runId, trigger: run.trigger, resolvedAt: alert.resolvedAt },
+        lang,
+        config.timezone,
+      );
+      await notifier.edit(target, { html });
+    } catch (error: unknown) {
+      logger.warn(
+        { alertId: alert.alertId, ...target, runId: run.runId, err: errText(error) },
+        `could not mark the resolved alert in its ${notifier.channel} message; RECOVERED is still sent`,
+      );
+    }
+  }
 
   /**
    * Delivers (if needed) and stores one entry; keeps it in the outbox until both are done. The
@@ -75,9 +131,13 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     // A newer version (a repeat, a resolution) must not drop a message still waiting for delivery.
     if (!entry.message) entry = { ...entry, message: pendingMessage(stateDir, entry.record.alertId) };
     putOutbox(stateDir, entry);
+    // A failure resolved before its message went out: Retry and History no longer apply.
+    if (entry.record.resolvedAt !== null && entry.message?.buttons !== undefined) {
+      entry = { ...entry, message: { ...entry.message, buttons: undefined } };
+    }
     if (entry.message) {
       try {
-        const delivery = await notifier.send(entry.message);
+        const delivery = await deliver(entry.record.alertId, entry.message);
         entry = {
           record: {
             ...entry.record,
@@ -149,8 +209,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
         lastSeen: nowS,
         version: nextVersion(existing),
       };
-      const rendered = due ? renderAlert(c, lang, config.timezone, occurrences) : undefined;
-      const message = rendered ? { html: rendered.html, attachment: rendered.attachment } : undefined;
+      const message = due ? messageOf(record, renderAlert(c, lang, config.timezone, occurrences)) : undefined;
       return (await settle({ record, message }))?.record ?? record;
     }
     const rendered = renderAlert(c, lang, config.timezone);
@@ -176,10 +235,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       resolvedByRunId: null,
       version: now(),
     };
-    const settled = await settle({
-      record,
-      message: { html: rendered.html, attachment: rendered.attachment },
-    });
+    const settled = await settle({ record, message: messageOf(record, rendered) });
     return settled?.record ?? record;
   }
 
@@ -223,10 +279,12 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     if (failing.length > 0) {
       const resolvedAt = Math.floor(now() / 1000);
       for (const alert of failing) {
-        await settle({
+        const settled = await settle({
           record: { ...alert, resolvedAt, resolvedByRunId: record.runId, version: nextVersion(alert) },
           message: undefined,
         });
+        // Once, here: a later flush of the outbox settles the entry again but does not edit.
+        if (settled) await markResolved(settled.record, record);
       }
       out.push({
         ...base,

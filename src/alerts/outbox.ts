@@ -13,7 +13,11 @@ import type { AlertRecord } from './alert.js';
 /** One pending alert. */
 export interface OutboxEntry {
   record: AlertRecord;
-  /** The message still to deliver; undefined once delivered (or when nothing is to be sent). */
+  /**
+   * The message still to deliver, with its attachment and buttons (stored as JSON, so a later
+   * delivery sends it exactly as first rendered); undefined once delivered (or when nothing is to
+   * be sent).
+   */
   message: OutgoingMessage | undefined;
 }
 
@@ -76,7 +80,23 @@ function isEntry(e: Partial<OutboxEntry>): e is OutboxEntry {
     /^[0-9a-f-]{36}$/.test(r.alertId) &&
     typeof r.version === 'number' &&
     typeof r.code === 'string' &&
-    (e.message === undefined || typeof e.message?.html === 'string')
+    (e.message === undefined || (typeof e.message?.html === 'string' && isButtons(e.message.buttons)))
+  );
+}
+
+/** Rows of `{ text, callbackData }` strings, or absent (entries written before buttons existed). */
+function isButtons(buttons: unknown): boolean {
+  return (
+    buttons === undefined ||
+    (Array.isArray(buttons) &&
+      buttons.every(
+        (row) =>
+          Array.isArray(row) &&
+          row.every(
+            (b: { text?: unknown; callbackData?: unknown } | null) =>
+              typeof b?.text === 'string' && typeof b.callbackData === 'string',
+          ),
+      ))
   );
 }
 

@@ -5,7 +5,7 @@
  */
 import { escapeHtml, htmlToPlainText } from '../notify/html.js';
 import { formatInstant } from '../time/dates.js';
-import type { AlertCandidate, AlertCode, AnomalyFinding } from './alert.js';
+import type { AlertCandidate, AlertCode, AlertFacts, AlertRecord, AnomalyFinding } from './alert.js';
 
 /** Bot and alert language. */
 export type Language = 'ru' | 'en';
@@ -64,6 +64,9 @@ const T = {
     above: 'выше обычного',
     below: 'ниже обычного',
     medianOf: (days: number) => `медиана за ${days} дн.`,
+    resolved: (run: string, trigger: string, after: string) =>
+      `✅ Решено: запуск ${run} (${trigger}) через ${after}`,
+    units: { d: 'дн', h: 'ч', min: 'мин', s: 'с' },
   },
   en: {
     title: {
@@ -108,6 +111,9 @@ const T = {
     above: 'above normal',
     below: 'below normal',
     medianOf: (days: number) => `median of ${days} days`,
+    resolved: (run: string, trigger: string, after: string) =>
+      `✅ Resolved by run ${run} (${trigger}) after ${after}`,
+    units: { d: 'd', h: 'h', min: 'min', s: 's' },
   },
 } as const;
 
@@ -207,4 +213,77 @@ export function renderAlert(
   lines.push(`<b>${escapeHtml(t.next)}</b>: ${next}`);
   const html = lines.join('\n');
   return { html, text: htmlToPlainText(html), ...(attachment ? { attachment } : {}) };
+}
+
+/** Telegram's limit of one message, characters after entity parsing; an edit cannot split. */
+const ONE_MESSAGE_CHARS = 4096;
+
+/**
+ * A duration for people, in its two largest units: `45 с`, `12 мин`, `2 ч 5 мин`, `3 дн 4 ч`
+ * (en `45 s`, `12 min`, `2 h 5 min`, `3 d 4 h`).
+ * @param seconds elapsed time, seconds; negative counts as 0.
+ */
+export function formatElapsed(seconds: number, lang: Language): string {
+  const u = T[lang].units;
+  const s = Math.max(0, Math.round(seconds));
+  const two = (a: number, ua: string, b: number, ub: string) =>
+    b > 0 ? `${a} ${ua} ${b} ${ub}` : `${a} ${ua}`;
+  if (s < 60) return `${s} ${u.s}`;
+  if (s < 3_600) return `${Math.floor(s / 60)} ${u.min}`;
+  if (s < 86_400) return two(Math.floor(s / 3_600), u.h, Math.floor((s % 3_600) / 60), u.min);
+  return two(Math.floor(s / 86_400), u.d, Math.floor((s % 86_400) / 3_600), u.h);
+}
+
+/** The run that resolved an alert, for {@link renderResolvedAlert}. */
+export interface AlertResolution {
+  /** `meta.etl_runs.run_id` of the successful run. */
+  runId: string;
+  /** What triggered it (`schedule`, `chat`, `cli`…). */
+  trigger: string;
+  /** When the alert was resolved, unix seconds. */
+  resolvedAt: number;
+}
+
+/**
+ * The text a resolved alert's message is edited to: the alert as first told, then
+ * «✅ Решено: запуск <first 8 of run id> (<trigger>) через <time since the alert>» (en "✅ Resolved
+ * by run … after …"). The alert is re-rendered from `contextJson`; when that cannot be read, or
+ * the result would not fit one message, the stored plain `message` is used (escaped, shortened).
+ */
+export function renderResolvedAlert(
+  alert: Pick<AlertRecord, 'code' | 'job' | 'dataDate' | 'runId' | 'contextJson' | 'message' | 'ts'>,
+  resolution: AlertResolution,
+  lang: Language,
+  timezone: string,
+): string {
+  const note = T[lang].resolved(
+    resolution.runId.slice(0, 8),
+    resolution.trigger,
+    formatElapsed(resolution.resolvedAt - alert.ts, lang),
+  );
+  const noteHtml = `<b>${escapeHtml(note)}</b>`;
+  const room = ONE_MESSAGE_CHARS - note.length - 2;
+  let original: string | undefined;
+  try {
+    const context = JSON.parse(alert.contextJson) as AlertFacts & { signature?: string };
+    const html = renderAlert(
+      {
+        code: alert.code,
+        job: alert.job,
+        dataDate: alert.dataDate,
+        runId: alert.runId,
+        signature: context.signature ?? '',
+        facts: context,
+      },
+      lang,
+      timezone,
+    ).html;
+    if (htmlToPlainText(html).length <= room) original = html;
+  } catch {
+    // An unreadable context (an old or hand-written row): the stored text below.
+  }
+  original ??= escapeHtml(
+    alert.message.length > room ? `${alert.message.slice(0, room - 1)}…` : alert.message,
+  );
+  return `${original}\n\n${noteHtml}`;
 }
