@@ -1,0 +1,256 @@
+/**
+ * Chat commands through grammY's real pipeline (handleUpdate, outgoing calls captured at the HTTP
+ * client) on a real embedded ClickHouse: /run with confirmation and result, access control,
+ * /history with its PNG chart, /health, /alerts, /status, /schedule, /help, /cancel, stale
+ * buttons, and fuzzed arguments that must change nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerCommandMenu } from '../src/bot/createBot.js';
+import { countRuns, listRuns } from '../src/runner/registry.js';
+import { ADMIN, READER, STRANGER, startTestBot, type TestBot } from './helpers/bot.js';
+import { buttonsOf, textOf } from './helpers/fakeBotApi.js';
+import { tempDir } from './helpers/env.js';
+
+let t: TestBot;
+
+beforeAll(async () => {
+  t = await startTestBot(tempDir('bot-commands'));
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+/** Text of the last sendMessage. */
+const lastText = () => textOf(t.api.last('sendMessage'));
+
+describe('/run', () => {
+  it('an admin confirms /run build_dm_sales and gets the result; the run records the actor', async () => {
+    t.api.clear();
+    await t.send('/run build_dm_sales');
+    const confirm = t.api.last('sendMessage');
+    expect(textOf(confirm)).toContain('build_dm_sales');
+    const go = buttonsOf(confirm).find((d) => d.startsWith('run:go:'));
+    expect(go).toMatch(/^run:go:build_dm_sales:\d{8}:\d{8}$/);
+    expect(await countRuns(t.sb.app.db, 'build_dm_sales')).toBe(0);
+
+    await t.tap(go ?? '', 100);
+    expect(String(t.api.last('editMessageText')?.payload.text)).toContain('build_dm_sales');
+    await t.settle();
+
+    const result = t.api.last('sendMessage');
+    expect(result?.payload.reply_parameters).toMatchObject({ message_id: 100 });
+    const text = textOf(result);
+    expect(text).toContain('✅');
+    expect(text).toMatch(/Строк прочитано: \d+, записано: \d+/);
+    const [run] = await listRuns(t.sb.app.db, { job: 'build_dm_sales', limit: 1 });
+    expect(run).toMatchObject({ status: 'ok', trigger: 'chat', actor: '42:alice' });
+    expect(text).toContain(run?.runId);
+    expect(text).toContain(`${run?.fromDate} — ${run?.toDate}`);
+  });
+
+  it('a double tap on the confirmation starts one run', async () => {
+    await t.send('/run build_dm_vk');
+    const go = buttonsOf(t.api.last('sendMessage')).find((d) => d.startsWith('run:go:')) ?? '';
+    const before = await countRuns(t.sb.app.db, 'build_dm_vk');
+    await t.tap(go, 200);
+    await t.tap(go, 200);
+    await t.settle();
+    expect(await countRuns(t.sb.app.db, 'build_dm_vk')).toBe(before + 1);
+    expect(t.api.last('answerCallbackQuery')?.payload.text).toBe('Эта кнопка больше не активна.');
+  });
+
+  it('without arguments offers a keyboard of jobs, then a confirmation of the default window', async () => {
+    t.api.clear();
+    await t.send('/run');
+    expect(buttonsOf(t.api.last('sendMessage'))).toEqual([
+      'run:j:vk_fetch',
+      'run:j:qtickets_fetch',
+      'run:j:build_dm_vk',
+      'run:j:build_dm_sales',
+      'run:no',
+    ]);
+    await t.tap('run:j:qtickets_fetch', 300);
+    const edit = t.api.last('editMessageText');
+    expect(buttonsOf(edit)[0]).toMatch(/^run:go:qtickets_fetch:\d{8}:\d{8}$/);
+    await t.tap('run:no', 300);
+    expect(t.api.last('editMessageText')?.payload.text).toBe('Запуск отменён.');
+  });
+
+  it('a non-admin is refused: no confirmation, no run, and the buttons do not work for them', async () => {
+    const before = await countRuns(t.sb.app.db);
+    t.api.clear();
+    await t.send('/run build_dm_sales', READER);
+    expect(lastText()).toContain('только администраторы');
+    expect(buttonsOf(t.api.last('sendMessage'))).toEqual([]);
+    await t.tap('run:go:build_dm_sales:20261101:20261101', 400, READER);
+    expect(t.api.last('answerCallbackQuery')?.payload).toMatchObject({ show_alert: true });
+    await t.send('/backfill', READER);
+    expect(lastText()).toContain('только администраторы');
+    await t.settle();
+    expect(await countRuns(t.sb.app.db)).toBe(before);
+  });
+
+  it('a confirmation older than the dialog timeout is no longer active', async () => {
+    const before = await countRuns(t.sb.app.db);
+    const old = Math.floor(Date.now() / 1000) - 3600;
+    await t.tap('run:go:build_dm_sales:20261101:20261101', 500, ADMIN, old);
+    expect(t.api.last('answerCallbackQuery')?.payload.text).toBe('Эта кнопка больше не активна.');
+    await t.settle();
+    expect(await countRuns(t.sb.app.db)).toBe(before);
+  });
+});
+
+describe('access', () => {
+  it('a chat that is not allowed gets no reply at all and starts nothing', async () => {
+    const before = await countRuns(t.sb.app.db);
+    t.api.clear();
+    for (const text of ['/run build_dm_sales', '/health', '/history', '/help', '/backfill', '/status']) {
+      await t.send(text, STRANGER);
+    }
+    await t.tap('run:go:build_dm_sales:20261101:20261101', 1, STRANGER);
+    await t.settle();
+    expect(t.api.calls).toEqual([]);
+    expect(await countRuns(t.sb.app.db)).toBe(before);
+  });
+
+  it('readers may read', async () => {
+    for (const command of ['/health', '/history', '/alerts', '/status', '/schedule', '/help']) {
+      t.api.clear();
+      await t.send(command, READER);
+      expect(t.api.of('sendMessage'), command).toHaveLength(1);
+      expect(lastText(), command).not.toContain('⛔');
+    }
+  });
+});
+
+describe('fuzzed arguments', () => {
+  const cases = [
+    '/run build_dm_sales 2025-02-30',
+    '/run build_dm_sales 2026-11-10 2026-11-01',
+    '/run build_dm_sales 1990-01-01 2026-11-01',
+    '/run build_dm_sales 2999-01-01 2999-01-02',
+    '/run vk_fetch 2020-01-01 2020-01-05',
+    '/run nosuchjob',
+    "/run build_dm_sales'; DROP TABLE meta.etl_runs; --",
+    '/run vk_fetch; DROP TABLE meta.etl_runs',
+    '/run бронирование 2026-11-01',
+    '/run 🤖 💥',
+    '/run build_dm_sales 2026-11-01 2026-11-02 extra',
+    `/run ${'x'.repeat(3000)}`,
+    '/run build_dm_sales 20261101',
+    '/run backfill_all',
+    '/history 0',
+    '/history 99999',
+    '/history drop',
+    '/history vk_fetch -1',
+    "/history ' OR 1=1 --",
+    '/alerts abc',
+    '/alerts 0',
+    '/backfill 2026-11-01 2026-11-02',
+  ];
+  it.each(cases.map((c) => [c.length > 70 ? `${c.slice(0, 60)}… (${c.length} chars)` : c, c]))(
+    '%s: a clear message, no run, no row',
+    async (_label, text) => {
+      const before = await countRuns(t.sb.app.db);
+      t.api.clear();
+      await t.send(text);
+      await t.settle();
+      const replies = t.api.of('sendMessage');
+      expect(replies).toHaveLength(1);
+      const reply = textOf(replies[0]);
+      expect(reply.length).toBeGreaterThan(10);
+      expect(reply.length).toBeLessThan(1000);
+      expect(buttonsOf(replies[0]).filter((d) => d.startsWith('run:go:'))).toEqual([]);
+      expect(await countRuns(t.sb.app.db)).toBe(before);
+    },
+  );
+
+  it('explains what is wrong', async () => {
+    await t.send('/run build_dm_sales 2025-02-30');
+    expect(lastText()).toMatch(/2025-02-30/);
+    await t.send('/run build_dm_sales 2026-11-10 2026-11-01');
+    expect(lastText()).toMatch(/2026-11-10/);
+    await t.send('/run nosuchjob');
+    expect(lastText()).toContain('Неизвестная задача «nosuchjob»');
+    await t.send('/run <b>x</b>');
+    expect(lastText()).toContain('&lt;b&gt;x&lt;/b&gt;');
+  });
+});
+
+describe('read-only commands', () => {
+  it('/history lists the runs in a monospace block; the chart button sends a PNG', async () => {
+    t.api.clear();
+    await t.send('/history build_dm_sales 5');
+    const reply = t.api.last('sendMessage');
+    const text = textOf(reply);
+    expect(text).toContain('<pre>');
+    expect(text).toMatch(/build_dm_sales\s+ok /);
+    expect(buttonsOf(reply)).toEqual(['hist:c:build_dm_sales']);
+    await t.tap('hist:c:build_dm_sales', 600);
+    const photo = t.api.last('sendPhoto');
+    expect(photo?.upload?.includes(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
+  });
+
+  it('/health answers with one line per check', async () => {
+    t.api.clear();
+    await t.send('/health');
+    const text = lastText();
+    expect(text).toContain('Проверка здоровья за');
+    expect(text).toContain('zakaz.dm_sales_daily');
+    expect(text.split('\n').filter((l) => /^[✅❌]/.test(l)).length).toBeGreaterThan(3);
+  });
+
+  it('/status says what runs and /schedule lists every task', async () => {
+    await t.send('/status');
+    expect(lastText()).toContain('Сейчас ничего не выполняется');
+    await t.send('/schedule');
+    for (const task of ['vk_fetch', 'qtickets_fetch', 'build_dm_vk', 'build_dm_sales', 'healthcheck']) {
+      expect(lastText()).toContain(task);
+    }
+    expect(lastText()).toContain('35 5 * * *');
+  });
+
+  it('/alerts lists alerts or says there are none', async () => {
+    await t.send('/alerts 5');
+    expect(lastText()).toMatch(/Последние алерты|Алертов не было/);
+  });
+
+  it('/help, /cancel without a dialog, and a stale button', async () => {
+    await t.send('/help');
+    expect(lastText()).toContain('/backfill');
+    expect(lastText()).toContain('Вы администратор');
+    await t.send('/cancel');
+    expect(lastText()).toContain('Нечего отменять');
+    await t.tap('cal:d:20261101', 700);
+    expect(t.api.last('answerCallbackQuery')?.payload.text).toBe('Эта кнопка больше не активна.');
+  });
+
+  it('registers the command menu with Russian descriptions', async () => {
+    t.api.clear();
+    await registerCommandMenu(t.bot.api, 'ru');
+    const commands = t.api.last('setMyCommands')?.payload.commands as Array<{
+      command: string;
+      description: string;
+    }>;
+    expect(commands.map((c) => c.command)).toEqual([
+      'run',
+      'backfill',
+      'health',
+      'history',
+      'alerts',
+      'status',
+      'schedule',
+      'help',
+      'cancel',
+    ]);
+    expect(commands.every((c) => /[а-я]/i.test(c.description) && c.description.length <= 256)).toBe(true);
+  });
+
+  it('a 429 from Telegram is waited out and the reply still arrives', async () => {
+    t.api.clear();
+    t.api.fail429('sendMessage', 2, 0);
+    await t.send('/status');
+    expect(t.api.of('sendMessage#429')).toHaveLength(2);
+    expect(t.api.of('sendMessage')).toHaveLength(1);
+  });
+});
