@@ -1,10 +1,13 @@
 /**
  * Alerts end to end: a run fails against the sandbox upstreams, the runner records it, and the
- * alert reaches the local Telegram Bot API server through the production notifier; repeats are
- * folded, the recovery is told, and an alert that could not be delivered is delivered exactly
- * once by the next invocation.
+ * alert reaches the local Telegram Bot API server through the production notifier with its Retry
+ * and History buttons; repeats are folded, the recovery edits the failure's message and is told,
+ * and an alert that could not be delivered is delivered exactly once by the next invocation.
  */
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAlertCallback } from '../src/alerts/alertButtons.js';
 import { createAlerter } from '../src/alerts/alerter.js';
 import { createNotifier } from '../src/app/notifier.js';
 import { openApp, type App } from '../src/app/openApp.js';
@@ -91,6 +94,22 @@ describe('alerts through the local Bot API server', () => {
       expect(sent?.plainText).toMatch(/Сбой запуска[\s\S]*vk_fetch[\s\S]*Данные за \(МСК\)[\s\S]*run_id/);
       expect(sent?.plainText).toContain(record.runId);
       expect(sent?.text).not.toContain(s.config.vkAds.clientSecret ?? '');
+      const [alert] = await app.db.query<{ alert_id: string }>(
+        `SELECT toString(alert_id) AS alert_id FROM meta.etl_alerts FINAL WHERE job = 'vk_fetch'`,
+      );
+      expect(sent?.replyMarkup).toEqual({
+        inline_keyboard: [
+          [
+            { text: 'Повторить', callback_data: `al:retry:${alert?.alert_id}` },
+            { text: 'История', callback_data: 'al:hist:vk_fetch' },
+          ],
+        ],
+      });
+      for (const button of (sent?.replyMarkup as { inline_keyboard: Array<Array<{ callback_data: string }>> })
+        .inline_keyboard[0] ?? []) {
+        expect(Buffer.byteLength(button.callback_data)).toBeLessThanOrEqual(64);
+        expect(parseAlertCallback(button.callback_data)).toBeDefined();
+      }
       for (let i = 0; i < 10; i++) {
         expect((await app.runner.run({ job: 'vk_fetch', window, trigger: 'schedule' })).status).toBe('error');
       }
@@ -105,6 +124,83 @@ describe('alerts through the local Bot API server', () => {
     expect({ status: recovered.status, err: recovered.errMsg }).toEqual({ status: 'ok', err: '' });
     expect(messages()).toHaveLength(2);
     expect(bot.sent.at(-1)?.plainText).toMatch(/Восстановлено[\s\S]*vk_fetch/);
+    expect(bot.sent.at(-1)?.replyMarkup).toBeUndefined();
+    // The failure's own message now says it was resolved, by which run, and has no buttons.
+    expect(bot.edits).toEqual([
+      expect.objectContaining({
+        chatId: CHAT,
+        messageId: 1,
+        parseMode: 'HTML',
+        replyMarkup: { inline_keyboard: [] },
+      }),
+    ]);
+    const failure = bot.sent.find((m) => m.messageId === 1);
+    expect(failure?.plainText).toMatch(
+      new RegExp(
+        `^🔴 Сбой запуска[\\s\\S]*vk_fetch[\\s\\S]*\\n\\n✅ Решено: запуск ${recovered.runId.slice(0, 8)} \\(schedule\\) через \\d+ с$`,
+      ),
+    );
+    expect(failure?.replyMarkup).toEqual({ inline_keyboard: [] });
+  });
+
+  it('a failure message deleted from the chat: the edit is refused and logged, RECOVERED still goes out', async () => {
+    const lines: string[] = [];
+    const logger = pino(
+      { level: 'warn' },
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(chunk.toString('utf8'));
+          done();
+        },
+      }),
+    );
+    const alerter = createAlerter({
+      db: app.db,
+      notifier: createNotifier(app.config, logger, () => undefined),
+      config: app.config,
+      logger,
+    });
+    const job = 'job_deleted';
+    const [failed] = await alerter.onRun({
+      ...failedRun,
+      job,
+      runId: '22222222-2222-4333-8444-555555555555',
+    });
+    expect(failed).toMatchObject({ deliveryState: 'delivered', chatId: CHAT });
+    // Someone deleted the alert in the chat.
+    bot.sent.splice(
+      bot.sent.findIndex((m) => m.messageId === failed?.messageId),
+      1,
+    );
+    const before = messages().length;
+    await alerter.onRun({
+      ...failedRun,
+      job,
+      runId: '33333333-2222-4333-8444-555555555555',
+      status: 'ok',
+      errMsg: '',
+      rowsWritten: 10,
+    });
+    expect(bot.requests.at(-2)).toMatchObject({
+      method: 'editMessageText',
+      params: { message_id: failed?.messageId },
+    });
+    expect(messages().length).toBe(before + 1);
+    expect(bot.sent.at(-1)?.plainText).toMatch(/Восстановлено[\s\S]*job_deleted/);
+    expect(
+      lines.some(
+        (l) => l.includes('could not mark the resolved alert') && l.includes('message to edit not found'),
+      ),
+    ).toBe(true);
+    expect((await alertRows(job)).map((r) => `${r.code} ${r.delivery_state}`).sort()).toEqual([
+      'RECOVERED delivered',
+      'RUN_FAILED delivered',
+    ]);
+    const [resolved] = await app.db.query<{ resolved_by: string }>(
+      `SELECT toString(resolved_by_run_id) AS resolved_by FROM meta.etl_alerts FINAL WHERE job = {job:String} AND code = 'RUN_FAILED'`,
+      { job },
+    );
+    expect(resolved?.resolved_by).toBe('33333333-2222-4333-8444-555555555555');
   });
 
   it('with ClickHouse unreachable the alert is still delivered, and its row is written later', async () => {
