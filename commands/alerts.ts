@@ -4,7 +4,13 @@
  */
 import type { Bot } from 'grammy';
 import { textsOf, type BotContext, type BotDeps } from '../src/bot/context.js';
-import { listAlerts } from '../src/alerts/alertStore.js';
+import { findAlert, listAlerts } from '../src/alerts/alertStore.js';
+import { ALERT_CALLBACK_PREFIX, parseAlertCallback } from '../src/alerts/alertButtons.js';
+import { actorOf, isAdmin } from '../src/bot/context.js';
+import { startChatRun } from '../src/bot/chatRun.js';
+import { isJobName } from '../src/runner/job.js';
+import { listRuns } from '../src/runner/registry.js';
+import { renderHistory } from './history.js';
 import type { AlertRecord } from '../src/alerts/alert.js';
 import { escapeHtml as h } from '../src/notify/html.js';
 import { formatInstant } from '../src/time/dates.js';
@@ -34,7 +40,7 @@ export function renderAlerts(alerts: AlertRecord[], t: BotTexts, timezone: strin
 
 /** Registers /alerts and the alert message buttons. */
 export function registerAlerts(bot: Bot<BotContext>, deps: BotDeps): void {
-  const { t } = textsOf(deps);
+  const { t, zone } = textsOf(deps);
   bot.command('alerts', async (ctx) => {
     const arg = ctx.match.trim();
     let count = DEFAULT_COUNT;
@@ -49,5 +55,56 @@ export function registerAlerts(bot: Bot<BotContext>, deps: BotDeps): void {
     await ctx.reply(alerts.length === 0 ? t.alertsEmpty : renderAlerts(alerts, t, deps.config.timezone), {
       parse_mode: 'HTML',
     });
+  });
+
+  // Buttons under RUN_FAILED alerts: Retry (admins; reruns the failed window) and History.
+  bot.callbackQuery(new RegExp(`^${ALERT_CALLBACK_PREFIX}`), async (ctx) => {
+    const parsed = parseAlertCallback(ctx.callbackQuery.data);
+    if (!parsed || !ctx.chat) return void (await ctx.answerCallbackQuery({ text: t.staleButton }));
+    if (parsed.action === 'hist') {
+      await ctx.answerCallbackQuery();
+      const job = isJobName(parsed.job) ? parsed.job : undefined;
+      const runs = await listRuns(deps.db, { job, limit: 10 });
+      await ctx.reply(
+        runs.length === 0
+          ? t.historyEmpty
+          : `${t.historyTitle(job, runs.length, zone)}\n${renderHistory(runs, deps.config.timezone)}`,
+        { parse_mode: 'HTML' },
+      );
+      return;
+    }
+    if (!isAdmin(ctx, deps))
+      return void (await ctx.answerCallbackQuery({ text: t.adminOnly, show_alert: true }));
+    const alert = await findAlert(deps.db.control, parsed.alertId);
+    const window = (() => {
+      try {
+        return (JSON.parse(alert?.contextJson ?? '{}') as { window?: { fromDate?: string; toDate?: string } })
+          .window;
+      } catch {
+        return undefined;
+      }
+    })();
+    if (
+      !alert ||
+      alert.code !== 'RUN_FAILED' ||
+      !isJobName(alert.job) ||
+      !window?.fromDate ||
+      !window.toDate
+    ) {
+      return void (await ctx.answerCallbackQuery({ text: t.staleButton }));
+    }
+    if (alert.resolvedAt !== null) return void (await ctx.answerCallbackQuery({ text: t.alreadyResolved }));
+    await ctx.answerCallbackQuery({ text: t.retrying });
+    const message = ctx.callbackQuery.message;
+    startChatRun(
+      deps,
+      { chatId: ctx.chat.id, replyTo: message?.message_id, threadId: message?.message_thread_id },
+      {
+        job: alert.job,
+        window: { from: window.fromDate, to: window.toDate },
+        trigger: 'chat',
+        actor: actorOf(ctx),
+      },
+    );
   });
 }

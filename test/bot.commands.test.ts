@@ -6,6 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerCommandMenu } from '../src/bot/createBot.js';
+import { listAlerts } from '../src/alerts/alertStore.js';
+import { retryCallbackData } from '../src/alerts/alertButtons.js';
 import { countRuns, listRuns } from '../src/runner/registry.js';
 import { ADMIN, READER, STRANGER, startTestBot, type TestBot } from './helpers/bot.js';
 import { buttonsOf, textOf } from './helpers/fakeBotApi.js';
@@ -174,6 +176,43 @@ describe('fuzzed arguments', () => {
     expect(lastText()).toContain('Неизвестная задача «nosuchjob»');
     await t.send('/run <b>x</b>');
     expect(lastText()).toContain('&lt;b&gt;x&lt;/b&gt;');
+  });
+});
+
+describe('alert buttons', () => {
+  it('Retry reruns the failed window for admins only; History shows the job runs', async () => {
+    t.sb.vk.faults.failAll = true;
+    const failed = await t.sb.app.runner.run({ job: 'vk_fetch', trigger: 'schedule' });
+    t.sb.vk.faults.failAll = false;
+    expect(failed.status).toBe('error');
+    const alert = (await listAlerts(t.sb.app.db.control, 5)).find(
+      (a) => a.code === 'RUN_FAILED' && a.runId === failed.runId,
+    );
+    expect(alert).toBeDefined();
+    const retry = retryCallbackData(alert?.alertId ?? '');
+    const before = await countRuns(t.sb.app.db, 'vk_fetch');
+
+    await t.tap(retry, 900, READER);
+    expect(t.api.last('answerCallbackQuery')?.payload).toMatchObject({ show_alert: true });
+    await t.tap(retry, 900);
+    await t.settle();
+    expect(await countRuns(t.sb.app.db, 'vk_fetch')).toBe(before + 1);
+    const [rerun] = await listRuns(t.sb.app.db, { job: 'vk_fetch', limit: 1 });
+    expect(rerun).toMatchObject({
+      status: 'ok',
+      actor: '42:alice',
+      trigger: 'chat',
+      fromDate: failed.fromDate,
+      toDate: failed.toDate,
+    });
+    expect(textOf(t.api.last('sendMessage'))).toContain(rerun?.runId);
+    // The failure is resolved now: a second Retry says so and starts nothing.
+    await t.tap(retry, 900);
+    await t.settle();
+    expect(await countRuns(t.sb.app.db, 'vk_fetch')).toBe(before + 1);
+
+    await t.tap('al:hist:vk_fetch', 900, READER);
+    expect(textOf(t.api.last('sendMessage'))).toMatch(/vk_fetch\s+ERR/);
   });
 });
 

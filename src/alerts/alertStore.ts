@@ -115,3 +115,11 @@ export async function listAlerts(db: DbClient, limit: number): Promise<AlertReco
   });
   return rows.map(fromRow);
 }
+
+/** One alert by id (its newest version), or undefined. `alert_id` here is the String alias of SELECT. */
+export async function findAlert(db: DbClient, alertId: string): Promise<AlertRecord | undefined> {
+  const rows = await db.query<Row>(`${SELECT} WHERE alert_id = {id:String} LIMIT 1`, {
+    id: alertId,
+  });
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}

@@ -11,6 +11,7 @@ import { escapeHtml as h } from '../notify/html.js';
 import type { StepJobName, StepProgress } from '../runner/job.js';
 import type { RunRecord } from '../runner/runRecord.js';
 import { addDays } from '../time/dates.js';
+import { planBackfill } from '../../jobs/backfill_all.js';
 import { textsOf, type BotDeps } from './context.js';
 import { refusalText } from './chatRun.js';
 import type { InFlightRun } from './runTracker.js';
@@ -56,7 +57,10 @@ const T = {
     stopping: '⏹ Stopping after the current step…',
     stopButton: '⏹ Stop',
     doneOk: (duration: string) => `✅ <b>Done</b> in ${h(duration)}.`,
-    doneStopped: (done: number, total: number) => `⏹ <b>Stopped</b> after step ${done} of ${total}.`,
+    doneStopped: (done: number, total: number) =>
+      done === 0
+        ? `⏹ <b>Stopped</b> before the first step (of ${total}).`
+        : `⏹ <b>Stopped</b> after step ${done} of ${total}.`,
     doneFailed: '❌ <b>The backfill stopped on an error.</b>',
     loaded: (from: string, to: string) => `Fully reloaded: ${h(from)} — ${h(to)}.`,
     loadedNone: 'No period was fully reloaded.',
@@ -124,6 +128,11 @@ export function startChatBackfill(
   const language = deps.config.telegram.language;
   const t = T[language];
   const log: ProgressLog = { steps: [] };
+  const plannedSteps = planBackfill(
+    { fromDate: p.from, toDate: p.to },
+    p.jobs,
+    deps.config.runner.backfillChunkDays,
+  ).length;
   let info: InFlightRun | undefined;
   let lastText = '';
   let lastEditAt = 0;
@@ -134,7 +143,7 @@ export function startChatBackfill(
   const progressText = (): string => {
     const last = log.steps.at(-1);
     const lines = [t.title(p.from, p.to), t.jobs(p.jobs.join(', '))];
-    if (!last) lines.push(t.starting);
+    if (!last) lines.push(t.starting, t.step(0, plannedSteps));
     else {
       lines.push(t.step(last.done, last.total));
       lines.push(t.last(last.job, last.window.fromDate, last.window.toDate, last.rowsWritten));
@@ -183,7 +192,7 @@ export function startChatBackfill(
 
   const summary = (record: RunRecord): { html: string; ok: boolean } => {
     const last = log.steps.at(-1);
-    const total = last?.total ?? 0;
+    const total = last?.total ?? plannedSteps;
     const done = last?.done ?? 0;
     const through = fullyLoadedThrough(log, p.jobs);
     const lines = [t.title(p.from, p.to), t.jobs(p.jobs.join(', '))];

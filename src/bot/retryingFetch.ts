@@ -72,7 +72,7 @@ export function retryingFetch(
   options: { logger?: Logger; policy?: Partial<BotRetryPolicy>; base?: BotFetch } = {},
 ): BotFetch {
   const policy = { ...DEFAULT_POLICY, ...options.policy };
-  const base: BotFetch = options.base ?? (nodeFetch);
+  const base: BotFetch = options.base ?? nodeFetch;
   return async (url, init) => {
     const method = methodOf(url);
     if (method === 'getUpdates') return base(url, init);

@@ -107,6 +107,8 @@ const ru = {
   noSchedule: 'Расписание не запущено в этом процессе.',
   error: 'Не получилось выполнить команду; подробности в журнале бота.',
   foreignUser: 'Этим диалогом управляет тот, кто его начал.',
+  retrying: 'Перезапускаю; отвечу, когда закончится.',
+  alreadyResolved: 'Этот сбой уже решён.',
 };
 
 type Texts = typeof ru;
@@ -186,6 +188,8 @@ const en: Texts = {
   noSchedule: 'The scheduler does not run in this process.',
   error: 'The command failed; details are in the bot log.',
   foreignUser: 'This dialog belongs to the person who started it.',
+  retrying: 'Retrying; I will reply when it ends.',
+  alreadyResolved: 'This failure is already resolved.',
 };
 
 /** A short name of the ETL zone for texts: МСК/MSK for Europe/Moscow, else the IANA name. */

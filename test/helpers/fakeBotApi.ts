@@ -12,6 +12,8 @@ export interface FakeCall {
   method: string;
   payload: Record<string, unknown>;
   upload?: Buffer;
+  /** The message id the fake answered a send with. */
+  messageId?: number;
 }
 
 export const BOT_INFO: UserFromGetMe = {
@@ -92,8 +94,11 @@ export function createFakeBotApi(): FakeBotApi {
     switch (method) {
       case 'getMe':
         return response(200, { ok: true, result: BOT_INFO });
-      case 'sendMessage':
-        return response(200, { ok: true, result: message(payload.text) });
+      case 'sendMessage': {
+        const sent = message(payload.text);
+        (calls.at(-1) as FakeCall).messageId = sent.message_id;
+        return response(200, { ok: true, result: sent });
+      }
       case 'sendPhoto':
       case 'sendDocument':
         return response(200, { ok: true, result: { ...message(''), photo: [] } });
