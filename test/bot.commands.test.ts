@@ -181,9 +181,9 @@ describe('fuzzed arguments', () => {
 
 describe('alert buttons', () => {
   it('Retry reruns the failed window for admins only; History shows the job runs', async () => {
-    t.sb.vk.faults.failAll = true;
+    t.sb.vk.faults.failAll = { status: 500, body: { error: { code: 'ERR_INTERNAL', message: 'boom' } } };
     const failed = await t.sb.app.runner.run({ job: 'vk_fetch', trigger: 'schedule' });
-    t.sb.vk.faults.failAll = false;
+    t.sb.vk.faults.failAll = null;
     expect(failed.status).toBe('error');
     const alert = (await listAlerts(t.sb.app.db.control, 5)).find(
       (a) => a.code === 'RUN_FAILED' && a.runId === failed.runId,

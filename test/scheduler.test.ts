@@ -3,37 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/loadConfig.js';
 import { JobBusyError } from '../src/errors.js';
 import { scheduleFromConfig, type ScheduledTask } from '../src/scheduler/schedule.js';
-import { createScheduler, type Timers } from '../src/scheduler/scheduler.js';
+import { createScheduler } from '../src/scheduler/scheduler.js';
 import { silentLogger } from './helpers/env.js';
+import { ManualClock } from './helpers/manualClock.js';
 
 const msk = (text: string) => new Date(`${text}+03:00`).getTime();
-
-/** Timers driven by hand: `advanceTo` runs what is due, in time order, and lets promises settle. */
-class ManualClock implements Timers {
-  private seq = 0;
-  private timers: Array<{ id: number; at: number; fn: () => void }> = [];
-  constructor(public nowMs: number) {}
-  now = () => this.nowMs;
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.seq;
-    this.timers.push({ id, at: this.nowMs + ms, fn });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((t) => t.id !== handle);
-  }
-  async advanceTo(ms: number): Promise<void> {
-    for (;;) {
-      const due = this.timers.filter((t) => t.at <= ms).sort((a, b) => a.at - b.at || a.id - b.id)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((t) => t !== due);
-      this.nowMs = due.at;
-      due.fn();
-      for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
-    }
-    this.nowMs = ms;
-  }
-}
 
 function harness(
   startMs: number,

@@ -91,6 +91,8 @@ export interface TelegramSentMessage {
   threadId?: number;
   /** For sendDocument: the uploaded file. */
   document?: { filename: string; content: string };
+  /** For sendPhoto: the uploaded image, bytes as received. */
+  photo?: { filename: string; content: Buffer };
 }
 
 /** One successful `editMessageText` of a message the bot sent, as the sandbox applied it. */
@@ -738,6 +740,58 @@ export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): 
     );
   }
 
+  /** sendPhoto with an uploaded PNG or JPEG (what Telegram can process); 400 for anything else. */
+  function sendPhoto(params: Params, files: Map<string, { filename: string; content: Buffer }>): Reply {
+    const chatId = chatIdParam(params);
+    if (typeof chatId !== 'string') return chatId;
+    const ref = params.photo;
+    const attachId =
+      typeof ref === 'string' && ref.startsWith('attach://') ? ref.slice('attach://'.length) : undefined;
+    const file = attachId !== undefined ? files.get(attachId) : files.get('photo');
+    if (!file) return badRequest('there is no photo in the request');
+    const png = file.content
+      .subarray(0, 8)
+      .equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    const jpeg = file.content[0] === 0xff && file.content[1] === 0xd8;
+    if (!png && !jpeg) return badRequest('IMAGE_PROCESS_FAILED');
+    const caption = asText(params.caption);
+    const parsed = parseText(caption, params.parse_mode, 1024, 'message caption is too long');
+    if ('status' in parsed) return parsed;
+    const markupFault = replyMarkupFault(params.reply_markup, false);
+    if (markupFault) return markupFault;
+    const message = record(chatId, {
+      text: caption,
+      plainText: parsed.plain,
+      parseMode: typeof params.parse_mode === 'string' ? params.parse_mode : undefined,
+      replyMarkup: params.reply_markup,
+      threadId: asInt(params.message_thread_id),
+      photo: { filename: file.filename, content: file.content },
+    });
+    const fileId = `sandbox-${chatId}-${message.messageId}`;
+    return ok(
+      messageObject(message, parsed.entities, {
+        photo: [
+          { file_id: fileId, file_unique_id: fileId, width: 0, height: 0, file_size: file.content.length },
+        ],
+      }),
+    );
+  }
+
+  /** sendChatAction: accepted for a known chat action, nothing recorded. */
+  function sendChatAction(params: Params): Reply {
+    const chatId = chatIdParam(params);
+    if (typeof chatId !== 'string') return chatId;
+    const known = [
+      'typing',
+      'upload_photo',
+      'upload_document',
+      'record_video',
+      'upload_video',
+      'find_location',
+    ];
+    return known.includes(String(params.action)) ? ok(true) : badRequest('wrong parameter action in request');
+  }
+
   function setMyCommands(params: Params): Reply {
     const commands = params.commands;
     if (!Array.isArray(commands)) return badRequest("can't parse commands JSON object");
@@ -780,6 +834,10 @@ export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): 
         return editMessageText(params);
       case 'sendDocument':
         return sendDocument(params, files);
+      case 'sendPhoto':
+        return sendPhoto(params, files);
+      case 'sendChatAction':
+        return sendChatAction(params);
       case 'answerCallbackQuery':
         if (params.callback_query_id === undefined || params.callback_query_id === '') {
           return badRequest('query is too old and response timeout expired or query ID is invalid');
