@@ -342,6 +342,8 @@ const METHODS = new Set([
   'sendMessage',
   'editMessageText',
   'sendDocument',
+  'sendPhoto',
+  'sendChatAction',
   'answerCallbackQuery',
   'setMyCommands',
   'deleteWebhook',
