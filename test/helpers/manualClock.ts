@@ -12,6 +12,10 @@ export class ManualClock implements Timers {
     this.timers.push({ id, at: this.nowMs + ms, fn });
     return id;
   }
+  /** Timers armed and not yet run. */
+  pending(): number {
+    return this.timers.length;
+  }
   clearTimeout(handle: unknown): void {
     this.timers = this.timers.filter((t) => t.id !== handle);
   }
