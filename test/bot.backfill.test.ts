@@ -39,7 +39,10 @@ async function openDialog(bot: TestBot = t): Promise<number> {
 describe('/backfill', () => {
   it('picks jobs, goes a month back, picks two days, previews, confirms, and reports progress in one message', async () => {
     const msg = await openDialog();
+    // A 429 on a call made inside the dialog is waited out too (the retry sits below the replay).
+    t.api.fail429('editMessageText', 1, 0);
     await t.tap('bf:j:all', msg);
+    expect(t.api.of('editMessageText#429')).toHaveLength(1);
     const calendar = t.api.last('editMessageText');
     expect(calendar?.payload.message_id).toBe(msg);
     expect(textOf(calendar)).toContain('первый');

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, businessDate } from '../src/time/dates.js';
 import { startQticketsSandbox, type QticketsSandbox } from '../src/sandbox/qticketsSandbox.js';
 import { startVkAdsSandbox, type VkAdsSandbox } from '../src/sandbox/vkAdsSandbox.js';
+import { startTelegramBotApi } from '../src/sandbox/telegramBotApi.js';
 import { runEtl, spawnEtl, waitForOutput } from './helpers/cli.js';
 import { tempDir, testEnv } from './helpers/env.js';
 
@@ -157,6 +158,30 @@ describe('etl CLI', () => {
     expect(r.stderr).toMatch(/CLICKHOUSE_URL: expected an http\(s\) URL/);
   });
 
+  it('etl bot without Telegram configured, or with a refused token: exit 2 naming the variable', async () => {
+    const missing = await runEtl(['bot'], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/TG_BOT_TOKEN: required by etl bot/);
+    const noChat = await runEtl(['bot'], { ...env, TG_BOT_TOKEN: '123:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
+    expect(noChat.code).toBe(2);
+    expect(noChat.stderr).toMatch(/TG_CHAT_ID or TG_ALLOWED_CHAT_IDS/);
+    const tg = await startTelegramBotApi();
+    try {
+      const refused = await runEtl(['bot'], {
+        ...env,
+        TG_BOT_TOKEN: '999:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB',
+        TG_CHAT_ID: '-100',
+        TG_API_ROOT: tg.url,
+      });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/TG_BOT_TOKEN: Telegram refused the token/);
+      expect(refused.stderr).not.toContain('BBBBBBBB');
+      expect(refused.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      await tg.close();
+    }
+  });
+
   it('unusable paths, a mistyped data dir and an unreachable server: clear messages, nothing created', async () => {
     const root = tempDir();
     writeFileSync(path.join(root, 'a-file'), 'x');
@@ -294,7 +319,7 @@ describe('etl CLI', () => {
   });
 
   it('--help works for every command', async () => {
-    for (const cmd of [[], ['run'], ['backfill'], ['history'], ['migrate'], ['demo']]) {
+    for (const cmd of [[], ['run'], ['backfill'], ['history'], ['migrate'], ['demo'], ['bot']]) {
       const r = await runEtl([...cmd, '--help'], env);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/Usage: etl/);

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { run, type RunnerHandle } from '@grammyjs/runner';
-import { GrammyError, HttpError } from 'grammy';
+import { Api, GrammyError, HttpError } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import type { Logger } from 'pino';
 import type { AlertCandidate } from '../alerts/alert.js';
@@ -23,7 +23,7 @@ import { scheduleFromConfig, type ScheduledTask } from '../scheduler/schedule.js
 import { createScheduler, realTimers, type Scheduler, type Timers } from '../scheduler/scheduler.js';
 import { addDays, businessDate } from '../time/dates.js';
 import { createBot, registerCommandMenu } from './createBot.js';
-import type { BotFetch, BotRetryPolicy } from './retryingFetch.js';
+import { retryingFetch, type BotFetch, type BotRetryPolicy } from './retryingFetch.js';
 import { createRunTracker, type RunTracker } from './runTracker.js';
 
 /** Options of `runBot`. */
@@ -67,6 +67,29 @@ function healthcheckStateFile(config: Config): string {
   return path.join(config.dataDir, 'bot', 'healthcheck_last_started_ms');
 }
 
+/** getMe with the configured token. @throws ConfigError when Telegram refuses it; EtlError when unreachable. */
+async function fetchBotInfo(config: Config, logger: Logger, options: RunBotOptions): Promise<UserFromGetMe> {
+  const api = new Api(config.telegram.botToken ?? '', {
+    apiRoot: config.telegram.apiRoot.replace(/\/+$/, ''),
+    fetch: retryingFetch({
+      logger,
+      ...(options.retry ? { policy: options.retry } : {}),
+      ...(options.fetch ? { base: options.fetch } : {}),
+    }) as never,
+  });
+  try {
+    return await api.getMe();
+  } catch (error: unknown) {
+    if (error instanceof GrammyError && (error.error_code === 401 || error.error_code === 404)) {
+      throw new ConfigError([`TG_BOT_TOKEN: Telegram refused the token (${error.description})`]);
+    }
+    if (error instanceof HttpError) {
+      throw new EtlError(`cannot reach the Bot API at ${config.telegram.apiRoot}: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
 /**
  * Runs the bot until stopped.
  * @returns the exit code: 0 after a requested stop, 1 when polling died (e.g. another instance
@@ -86,6 +109,8 @@ export async function runBot(options: RunBotOptions): Promise<number> {
   if (config.telegram.adminUserIds.length === 0) {
     logger.warn('TG_ADMIN_USER_IDS is empty: nobody can start runs from the chat');
   }
+  // The token first: a refused token must not open (or create) the database.
+  const botInfo = options.botInfo ?? (await fetchBotInfo(config, logger, options));
   const app = await openApp({
     config,
     logger,
@@ -151,7 +176,7 @@ export async function runBot(options: RunBotOptions): Promise<number> {
       background,
     },
     {
-      ...(options.botInfo ? { botInfo: options.botInfo } : {}),
+      botInfo,
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
     },
@@ -160,17 +185,6 @@ export async function runBot(options: RunBotOptions): Promise<number> {
   let handle: RunnerHandle | undefined;
   let exitCode: number = ExitCode.ok;
   try {
-    try {
-      await bot.init();
-    } catch (error: unknown) {
-      if (error instanceof GrammyError && (error.error_code === 401 || error.error_code === 404)) {
-        throw new ConfigError([`TG_BOT_TOKEN: Telegram refused the token (${error.description})`]);
-      }
-      if (error instanceof HttpError) {
-        throw new EtlError(`cannot reach the Bot API at ${config.telegram.apiRoot}: ${error.message}`);
-      }
-      throw error;
-    }
     await bot.api.deleteWebhook();
     await registerCommandMenu(bot.api, config.telegram.language).catch((error: unknown) =>
       logger.warn(
