@@ -213,4 +213,19 @@ describe('etl bot over HTTP', () => {
       await after.close();
     }
   });
+
+  it('another instance polling the same token (409): the bot exits 1 instead of fighting over updates', async () => {
+    tg.faults.pollConflict = true;
+    try {
+      const code = await runBot({
+        config,
+        logger: silentLogger,
+        handleSignals: false,
+        retry: { minDelayMs: 10 },
+      });
+      expect(code).toBe(1);
+    } finally {
+      tg.faults.pollConflict = false;
+    }
+  });
 });

@@ -63,7 +63,7 @@ async function retryAfterMs(response: BotResponse): Promise<number | undefined> 
 
 /**
  * Wraps `base` (default: node-fetch, grammY's own) with Telegram-aware retries. `getUpdates` is
- * passed through untouched: grammY's polling loop has its own error handling.
+ * not retried here (grammY's runner retries polling itself) but its failures are logged.
  * @returns a function for grammY's `client.fetch` option. It never throws on an HTTP status: the
  *          final response (e.g. a 429 whose retry_after exceeds the policy) goes back to grammY,
  *          which raises a GrammyError; network errors after the last retry are rethrown.
@@ -75,7 +75,27 @@ export function retryingFetch(
   const base: BotFetch = options.base ?? nodeFetch;
   return async (url, init) => {
     const method = methodOf(url);
-    if (method === 'getUpdates') return base(url, init);
+    if (method === 'getUpdates') {
+      // grammY's runner retries polling itself (quietly); failures are logged here.
+      try {
+        const response = await base(url, init);
+        if (response.status >= 400) {
+          options.logger?.warn(
+            { method, status: response.status },
+            'polling Telegram failed; the runner retries',
+          );
+        }
+        return response;
+      } catch (error: unknown) {
+        if (!(init.signal as AbortSignal | undefined)?.aborted) {
+          options.logger?.warn(
+            { method, reason: error instanceof Error ? error.message : String(error) },
+            'polling Telegram failed; the runner retries',
+          );
+        }
+        throw error;
+      }
+    }
     const signal = init.signal as AbortSignal | undefined;
     let pendingWaitMs = 0;
     try {

@@ -192,7 +192,10 @@ export async function runBot(options: RunBotOptions): Promise<number> {
         'command menu not registered',
       ),
     );
-    handle = run(bot, { runner: { fetch: { allowed_updates: ['message', 'callback_query'] } } });
+    handle = run(bot, {
+      // silent: the runner would print polling errors with console.error; retryingFetch logs them as JSON.
+      runner: { fetch: { allowed_updates: ['message', 'callback_query'] }, silent: true },
+    });
     logger.info({ bot: bot.botInfo.username, chats: config.telegram.allowedChatIds }, 'bot started');
 
     const stopRequested = new Promise<'stop'>((resolve) => {

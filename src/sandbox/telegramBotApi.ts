@@ -53,6 +53,12 @@ export interface TelegramFaults {
   unreachable: boolean;
   /** Delay before every answer (after the request body was read), ms; for timeout tests. @default 0 */
   delayMs: number;
+  /**
+   * While true, getUpdates answers 409 `Conflict: terminated by other getUpdates request; make
+   * sure that only one bot instance is running`, as Telegram does when a second instance polls
+   * the same token. @default false
+   */
+  pollConflict: boolean;
   /** Restores every switch to its default. */
   reset(): void;
 }
@@ -496,6 +502,7 @@ export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): 
     missingChats: [] as string[],
     unreachable: false,
     delayMs: 0,
+    pollConflict: false,
   });
   const faults: TelegramFaults = {
     ...defaults(),
@@ -525,6 +532,12 @@ export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): 
   }
 
   async function getUpdates(params: Params, res: ServerResponse): Promise<Reply> {
+    if (faults.pollConflict) {
+      return apiError(
+        409,
+        'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running',
+      );
+    }
     const offset = asInt(params.offset);
     const limit = Math.min(100, Math.max(1, asInt(params.limit) ?? 100));
     const timeoutSeconds = Math.max(0, asInt(params.timeout) ?? 0);
