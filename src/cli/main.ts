@@ -18,10 +18,12 @@ import { demoCommand } from './commands/demo.js';
 import { healthCommand } from './commands/health.js';
 import { historyCommand } from './commands/history.js';
 import { botCommand } from './commands/bot.js';
+import { doctorCommand } from './commands/doctor.js';
 import { notifyCommand } from './commands/notify.js';
 import { migrateCommand } from './commands/migrate.js';
 import { runCommand } from './commands/run.js';
 import { scheduleCommand } from './commands/schedule.js';
+import { systemdRenderCommand } from './commands/systemd.js';
 
 /** Where the CLI reads and writes; injected so tests can run it in-process. */
 export interface CliIo {
@@ -156,11 +158,29 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .action((opts: { count: string }) => setExit(scheduleCommand(ctx, opts)));
 
   program
+    .command('systemd')
+    .description('systemd timers for the schedule (infra/systemd)')
+    .command('render')
+    .description(
+      'the SCHEDULE_* times as timer drop-ins <timer>.d/10-schedule.conf (OnCalendar in ETL_TIMEZONE); printed, or written into --dir',
+    )
+    .option('--dir <dir>', 'write them here, e.g. /etc/systemd/system (default: print only)')
+    .action((opts: { dir?: string }) => setExit(systemdRenderCommand(ctx, opts)));
+
+  program
     .command('bot')
     .description(
       'the ChatOps bot: Telegram long polling, the schedule (SCHEDULE_*) and the runners in one process; SIGTERM stops it gracefully',
     )
     .action(async () => setExit(await botCommand(ctx)));
+
+  program
+    .command('doctor')
+    .description(
+      'check the setup: configuration, state dir, ClickHouse and the grants the ETL needs, Telegram token and chat, upstream credentials, schedule (exit 0 ok, 1 a check failed)',
+    )
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => setExit(await doctorCommand(ctx, opts)));
 
   program
     .command('migrate')

@@ -5,8 +5,9 @@
  * `{"ok":true,"result":…}` or `{"ok":false,"error_code":N,"description":"…","parameters":{…}}` with
  * the HTTP status equal to `error_code`, like Telegram.
  *
- * Methods: getMe, sendMessage, editMessageText, sendDocument, answerCallbackQuery, setMyCommands,
- * deleteWebhook, getUpdates (long polling). Validation follows Telegram: 4096 characters of text
+ * Methods: getMe, getChat, sendMessage, editMessageText, sendDocument, sendPhoto (PNG/JPEG),
+ * sendChatAction, answerCallbackQuery, setMyCommands, deleteWebhook, getUpdates (long polling; 409
+ * when `faults.pollConflict`). Validation follows Telegram: 4096 characters of text
  * and 1024 of caption after entity parsing, and the HTML parse mode's tag subset
  * (https://core.telegram.org/bots/api#html-style), checked by {@link parseTelegramHtml}, and inline
  * keyboards in `reply_markup` (a label, one action, `callback_data` of 1–64 bytes). Faults (429
@@ -350,6 +351,7 @@ const METHODS = new Set([
   'sendDocument',
   'sendPhoto',
   'sendChatAction',
+  'getChat',
   'answerCallbackQuery',
   'setMyCommands',
   'deleteWebhook',
@@ -853,6 +855,10 @@ export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): 
         return sendPhoto(params, files);
       case 'sendChatAction':
         return sendChatAction(params);
+      case 'getChat': {
+        const chatId = chatIdParam(params);
+        return typeof chatId === 'string' ? ok(chatOf(chatId)) : chatId;
+      }
       case 'answerCallbackQuery':
         if (params.callback_query_id === undefined || params.callback_query_id === '') {
           return badRequest('query is too old and response timeout expired or query ID is invalid');

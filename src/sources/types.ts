@@ -51,6 +51,12 @@ export interface VkAdsSource {
    * @throws UpstreamAuthError, UpstreamHttpError, UpstreamNetworkError, UpstreamFormatError
    */
   dailyBannerStats(window: DateWindow, signal?: AbortSignal): AsyncIterable<VkStatsBatch>;
+  /**
+   * Proves the credentials work (gets or refreshes a token, reads one ad plan): for `etl doctor`.
+   * @returns a one-line summary, e.g. "token ok; 19 ad plans (not deleted)".
+   * @throws UpstreamAuthError, UpstreamHttpError, UpstreamNetworkError
+   */
+  checkAccess(signal?: AbortSignal): Promise<string>;
 }
 
 /** State of one ticket line (basket) of a paid order. */
@@ -104,4 +110,10 @@ export interface QticketsSource {
    * @throws UpstreamAuthError (401 or 403), UpstreamHttpError, UpstreamNetworkError, UpstreamFormatError
    */
   salesPaidIn(window: DateWindow, signal?: AbortSignal): AsyncIterable<QticketsSalesBatch>;
+  /**
+   * Proves the token works (reads the first page of events): for `etl doctor`.
+   * @returns a one-line summary, e.g. "token ok; 42 events".
+   * @throws UpstreamAuthError, UpstreamHttpError, UpstreamNetworkError
+   */
+  checkAccess(signal?: AbortSignal): Promise<string>;
 }

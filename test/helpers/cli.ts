@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ENTRY = path.join(ROOT, 'src', 'cli', 'etl.ts');
+/** tsx's loader by absolute URL, so a child started in another directory (cwd) still finds it. */
+const TSX = import.meta.resolve('tsx');
 
 /** What a finished CLI process printed and returned. */
 export interface CliResult {
@@ -23,7 +25,7 @@ export function spawnEtl(
   env: Record<string, string>,
   cwd: string = ROOT,
 ): ChildProcess & { result: Promise<CliResult> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
+  const child = spawn(process.execPath, ['--import', TSX, ENTRY, ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -294,5 +294,12 @@ export function createQticketsClient(options: QticketsClientOptions): QticketsSo
     }
   }
 
-  return { salesPaidIn };
+  /** One page of events: proves the token is accepted. */
+  async function checkAccess(signal?: AbortSignal): Promise<string> {
+    const result = await get('/events', { orderBy: { id: 'asc' }, page: 1, ...sizeHint }, signal, false);
+    const { paging } = parse(eventsPageSchema, result.found ? result.json : undefined, 'GET /events page 1');
+    return `token ok; ${paging.total} events`;
+  }
+
+  return { salesPaidIn, checkAccess };
 }

@@ -464,5 +464,14 @@ export function createVkAdsClient(options: VkAdsClientOptions): VkAdsClient {
     listAdGroups,
     listBanners,
     deleteAllTokens: (signal?: AbortSignal) => tokens.deleteAll(signal),
+    async checkAccess(signal?: AbortSignal) {
+      const pathname = '/api/v2/ad_plans.json';
+      const body = parseVkBody(
+        await get(pathname, { fields: 'id,name,status', limit: '1', _status__in: NOT_DELETED }, signal),
+        vkListPageSchema(vkAdPlanSchema),
+        `GET ${pathname}`,
+      );
+      return `token ok; ${body.count} ad plans (not deleted)`;
+    },
   };
 }
