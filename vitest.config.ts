@@ -10,5 +10,12 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    server: {
+      deps: {
+        // GitHub's workflow parser imports its JSON schema without an import attribute, which
+        // Node 20 refuses natively; vite's transform handles it (test/workflow.test.ts).
+        inline: ['@actions/workflow-parser'],
+      },
+    },
   },
 });
