@@ -278,6 +278,7 @@ describe('rendered OnCalendar fire times equal the bot’s next fire times', () 
     expect(() => cronToOnCalendar('0 6 15W * *', 'Europe/Moscow')).toThrow(CronNotExpressibleError);
     expect(() => cronToOnCalendar('0 6 LW * *', 'Europe/Moscow')).toThrow(/day-of-month.*nearest weekday/);
     expect(() => cronToOnCalendar('0 6 L * +1#1', 'Europe/Moscow')).toThrow(/day-of-week.*month length/);
+    expect(() => cronToOnCalendar('0 6 1 * +1#2', 'Europe/Moscow')).toThrow(/share no day/);
     expect(() => cronToOnCalendar('0 6 * *', 'Europe/Moscow')).toThrow(/expected 5 fields/);
     expect(() => cronToOnCalendar('0 25 * * *', 'Europe/Moscow')).toThrow(/hour: "25": 25 is outside 0-23/);
   });

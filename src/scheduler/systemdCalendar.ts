@@ -70,6 +70,7 @@ interface Item {
  * month's end (1 = the last day), or every day when both are undefined.
  */
 interface DayTerm {
+  /** Cron weekday numbers 0-6 (Sunday 0); undefined = any weekday. */
   weekdays?: Set<number>;
   days?: Set<number>;
   fromEnd?: Set<number>;
@@ -82,8 +83,9 @@ interface DayTerm {
  * @param timezone IANA zone the expression is read in (ETL_TIMEZONE), appended to each event.
  * @returns one event, or several whose union is the schedule (day-of-month OR day-of-week);
  *   each is a valid `OnCalendar=` value, without duplicates.
- * @throws CronNotExpressibleError (a UsageError, exit 2) for a malformed expression and for
- *   `W`/`LW`, naming the field.
+ * @throws CronNotExpressibleError (a UsageError, exit 2), naming the field, for a malformed
+ *   expression, for `W`/`LW`, for a `+` that ANDs days from the month's start with days from its
+ *   end, and for a `+` combination that matches no day at all.
  */
 export function cronToOnCalendar(cron: string, timezone: string): string[] {
   const parts = cron.trim().split(/\s+/);
@@ -123,6 +125,7 @@ export function cronToOnCalendar(cron: string, timezone: string): string[] {
   else if (domTerms === undefined) terms = dowTerms;
   else if (andLogic) terms = intersectTerms(domTerms, dowTerms, fail);
   else terms = [...domTerms, ...dowTerms];
+  if (terms.length === 0) fail(WEEKDAY, `"+${dowBody}" and day-of-month "${domText}" share no day`);
 
   const time = `${formatValues(hours, HOUR)}:${formatValues(minutes, MINUTE)}:00`;
   const monthPart = formatValues(months, MONTH);
