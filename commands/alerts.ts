@@ -13,9 +13,12 @@ import { listRuns } from '../src/runner/registry.js';
 import { renderHistory } from './history.js';
 import type { AlertRecord } from '../src/alerts/alert.js';
 import { escapeHtml as h } from '../src/notify/html.js';
+import { clip } from '../src/bot/texts.js';
 import { formatInstant } from '../src/time/dates.js';
 import type { BotTexts } from '../src/bot/texts.js';
 
+/** Characters of HTML a reply may use (Telegram's limit is 4096 after parsing; markup only shrinks it). */
+const MESSAGE_BUDGET = 3800;
 const DEFAULT_COUNT = 10;
 const MAX_COUNT = 50;
 const ICON: Record<AlertRecord['severity'], string> = { critical: '🔴', warning: '🟡', info: '🟢' };
@@ -35,7 +38,18 @@ export function renderAlerts(alerts: AlertRecord[], t: BotTexts, timezone: strin
       (summary ? `\n    ${h(summary)}` : '')
     );
   });
-  return [t.alertsTitle(alerts.length), ...lines].join('\n');
+  // Telegram takes 4096 characters after entity parsing; stop well before and say how many are left.
+  const out = [t.alertsTitle(alerts.length)];
+  let length = out[0]?.length ?? 0;
+  for (const [i, line] of lines.entries()) {
+    if (length + line.length + 1 > MESSAGE_BUDGET) {
+      out.push(t.andMore(lines.length - i));
+      break;
+    }
+    out.push(line);
+    length += line.length + 1;
+  }
+  return out.join('\n');
 }
 
 /** Registers /alerts and the alert message buttons. */
@@ -46,7 +60,7 @@ export function registerAlerts(bot: Bot<BotContext>, deps: BotDeps): void {
     let count = DEFAULT_COUNT;
     if (arg !== '') {
       if (!/^\d+$/.test(arg) || Number(arg) < 1 || Number(arg) > MAX_COUNT) {
-        await ctx.reply(t.badCount(arg.slice(0, 40)), { parse_mode: 'HTML' });
+        await ctx.reply(t.badCount(clip(arg)), { parse_mode: 'HTML' });
         return;
       }
       count = Number(arg);
@@ -68,7 +82,7 @@ export function registerAlerts(bot: Bot<BotContext>, deps: BotDeps): void {
       await ctx.reply(
         runs.length === 0
           ? t.historyEmpty
-          : `${t.historyTitle(job, runs.length, zone)}\n${renderHistory(runs, deps.config.timezone)}`,
+          : `${t.historyTitle(job, runs.length, zone)}\n${renderHistory(runs, deps.config.timezone, deps.config.telegram.language)}`,
         { parse_mode: 'HTML' },
       );
       return;
@@ -94,9 +108,11 @@ export function registerAlerts(bot: Bot<BotContext>, deps: BotDeps): void {
       return void (await ctx.answerCallbackQuery({ text: t.staleButton }));
     }
     if (alert.resolvedAt !== null) return void (await ctx.answerCallbackQuery({ text: t.alreadyResolved }));
-    await ctx.answerCallbackQuery({ text: t.retrying });
+    // A backfill's jobs are chosen in its dialog; a retry must not widen them to all four.
+    if (alert.job === 'backfill_all')
+      return void (await ctx.answerCallbackQuery({ text: t.retryBackfill, show_alert: true }));
     const message = ctx.callbackQuery.message;
-    startChatRun(
+    const outcome = await startChatRun(
       deps,
       { chatId: ctx.chat.id, replyTo: message?.message_id, threadId: message?.message_thread_id },
       {
@@ -106,5 +122,15 @@ export function registerAlerts(bot: Bot<BotContext>, deps: BotDeps): void {
         actor: actorOf(ctx),
       },
     );
+    if (outcome.started) await ctx.answerCallbackQuery({ text: t.retrying });
+    else {
+      await ctx.answerCallbackQuery();
+      await ctx.reply(outcome.html, {
+        parse_mode: 'HTML',
+        ...(message
+          ? { reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true } }
+          : {}),
+      });
+    }
   });
 }

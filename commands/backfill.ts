@@ -14,8 +14,9 @@
  * Replay rules (conversations v2): everything that reads the database, the clock or the tracker
  * runs inside `conversation.external`; Bot API calls use the dialog's `ctx` only.
  */
+import { formatBotDuration } from '../src/bot/texts.js';
 import { createConversation } from '@grammyjs/conversations';
-import { InlineKeyboard, type Bot } from 'grammy';
+import { GrammyError, InlineKeyboard, type Bot } from 'grammy';
 import type { Message } from 'grammy/types';
 import { backfillPreview, dayStates, type BackfillPreview } from '../src/bot/backfillPlan.js';
 import { startChatBackfill, stopChatBackfill, stopTexts } from '../src/bot/backfillRun.js';
@@ -35,7 +36,6 @@ import {
   type BotDeps,
   type DialogContext,
 } from '../src/bot/context.js';
-import { formatDuration } from '../src/cli/format.js';
 import { UsageError } from '../src/errors.js';
 import { escapeHtml as h } from '../src/notify/html.js';
 import { STEP_JOBS, type StepJobName } from '../src/runner/job.js';
@@ -57,7 +57,7 @@ const T = {
         `🔄 <b>Бэкфилл ${h(p.from)} — ${h(p.to)}</b>`,
         `Задачи: ${h(p.jobs)}`,
         `Дней: ${p.preview.days}; частей по ${p.chunkDays} дн.: ${p.preview.chunks}; шагов: ${p.preview.steps}`,
-        `Оценка длительности: ${p.preview.estimatedMs === null ? 'нет истории запусков' : `≈ ${h(formatDuration(p.preview.estimatedMs))}`}`,
+        `Оценка длительности: ${p.preview.estimatedMs === null ? 'нет истории запусков' : `≈ ${h(formatBotDuration(p.preview.estimatedMs, 'ru'))}`}`,
         '<b>Будет заменено строк</b> (сейчас в таблицах за период):',
         ...p.preview.replaces.map((r) => `• <code>${h(r.table)}</code>: ${r.rows}`),
       ].join('\n'),
@@ -77,7 +77,7 @@ const T = {
         `🔄 <b>Backfill ${h(p.from)} — ${h(p.to)}</b>`,
         `Jobs: ${h(p.jobs)}`,
         `Days: ${p.preview.days}; chunks of ${p.chunkDays} days: ${p.preview.chunks}; steps: ${p.preview.steps}`,
-        `Estimated duration: ${p.preview.estimatedMs === null ? 'no run history yet' : `≈ ${h(formatDuration(p.preview.estimatedMs))}`}`,
+        `Estimated duration: ${p.preview.estimatedMs === null ? 'no run history yet' : `≈ ${h(formatBotDuration(p.preview.estimatedMs, 'en'))}`}`,
         '<b>Rows to be replaced</b> (now in the tables for the range):',
         ...p.preview.replaces.map((r) => `• <code>${h(r.table)}</code>: ${r.rows}`),
       ].join('\n'),
@@ -141,6 +141,16 @@ export function registerBackfill(bot: Bot<BotContext>, deps: BotDeps): void {
       }
     }
 
+    /** Telegram refuses an edit to identical content ("message is not modified"): nothing to do then. */
+    const unlessUnchanged = async (edit: Promise<unknown>): Promise<void> => {
+      try {
+        await edit;
+      } catch (error: unknown) {
+        if (error instanceof GrammyError && error.description.includes('message is not modified')) return;
+        throw error;
+      }
+    };
+
     const end = async (c: DialogContext, html: string) => {
       await c.answerCallbackQuery();
       await c.editMessageText(html, { parse_mode: 'HTML' });
@@ -165,7 +175,6 @@ export function registerBackfill(bot: Bot<BotContext>, deps: BotDeps): void {
     /** Lets the starter pick a day between min and max on the calendar; undefined when cancelled. */
     async function pickDay(prompt: string, min: IsoDate, max: IsoDate, from?: IsoDate) {
       let month = (from ?? max).slice(0, 7);
-      let last: DialogContext | undefined;
       for (;;) {
         const shown = month;
         const states = await conversation.external(async () => {
@@ -186,13 +195,12 @@ export function registerBackfill(bot: Bot<BotContext>, deps: BotDeps): void {
           selected: { from },
         });
         const text = `${prompt}\n<i>${h(CALENDAR_LEGEND[language])}</i>`;
-        if (last) await last.editMessageText(text, { parse_mode: 'HTML', reply_markup: keyboard });
-        else {
-          await ctx.api.editMessageText(chatId as number, message.message_id, text, {
+        await unlessUnchanged(
+          ctx.api.editMessageText(chatId as number, message.message_id, text, {
             parse_mode: 'HTML',
             reply_markup: keyboard,
-          });
-        }
+          }),
+        );
         for (;;) {
           const { data, ctx: c } = await tap();
           const parsed = data === 'bf:x' ? ({ kind: 'cancel' } as const) : parseCalendarCallback(data);
@@ -206,8 +214,11 @@ export function registerBackfill(bot: Bot<BotContext>, deps: BotDeps): void {
           }
           if (parsed.kind === 'month') {
             await c.answerCallbackQuery();
+            // A double tap repeats the month; a forged one may lie outside the selectable range.
+            if (parsed.month === month || parsed.month < min.slice(0, 7) || parsed.month > max.slice(0, 7)) {
+              continue;
+            }
             month = parsed.month;
-            last = c;
             break;
           }
           if (parsed.date < min || parsed.date > max) {
@@ -312,7 +323,14 @@ export function registerBackfill(bot: Bot<BotContext>, deps: BotDeps): void {
   bot.callbackQuery(/^bf:stop:(\d{1,9})$/, async (ctx) => {
     if (!isAdmin(ctx, deps))
       return void (await ctx.answerCallbackQuery({ text: t.adminOnly, show_alert: true }));
-    const stopped = stopChatBackfill(deps, Number(ctx.match[1] ?? ''));
+    const message = ctx.callbackQuery.message;
+    const stopped =
+      ctx.chat !== undefined &&
+      message !== undefined &&
+      stopChatBackfill(deps, Number(ctx.match[1] ?? ''), {
+        chatId: ctx.chat.id,
+        messageId: message.message_id,
+      });
     await ctx.answerCallbackQuery({ text: stopped ? stop.ack : stop.notRunning });
   });
 }

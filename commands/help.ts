@@ -9,7 +9,6 @@ import { isAdmin, textsOf, type BotContext, type BotDeps } from '../src/bot/cont
 export function registerHelp(bot: Bot<BotContext>, deps: BotDeps): void {
   const { t } = textsOf(deps);
   bot.command(['help', 'start'], async (ctx) => {
-    await ctx.conversation.exitAll();
     await ctx.reply(t.help(isAdmin(ctx, deps)), { parse_mode: 'HTML' });
   });
   bot.command('cancel', async (ctx) => {

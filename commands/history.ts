@@ -6,8 +6,8 @@
 import { InlineKeyboard, InputFile, type Bot } from 'grammy';
 import { renderRunsChart } from '../src/bot/chart.js';
 import { textsOf, type BotContext, type BotDeps } from '../src/bot/context.js';
-import { formatDuration } from '../src/cli/format.js';
 import { escapeHtml as h } from '../src/notify/html.js';
+import { clip, formatBotDuration } from '../src/bot/texts.js';
 import { isJobName, JOB_NAMES } from '../src/runner/job.js';
 import { listRuns } from '../src/runner/registry.js';
 import type { RunRecord } from '../src/runner/runRecord.js';
@@ -30,7 +30,7 @@ function shortDate(iso: string): string {
 }
 
 /** The runs as a monospace block (escaped), one line per run, newest first. */
-export function renderHistory(runs: RunRecord[], timezone: string): string {
+export function renderHistory(runs: RunRecord[], timezone: string, language: 'ru' | 'en'): string {
   const lines = runs.map((r) => {
     const started = formatInstant(r.startedAt, timezone);
     const when = `${started.slice(8, 10)}.${started.slice(5, 7)} ${started.slice(11, 16)}`;
@@ -43,7 +43,7 @@ export function renderHistory(runs: RunRecord[], timezone: string): string {
       r.status === 'ok' ? 'ok ' : 'ERR',
       window.padEnd(11),
       String(r.rowsWritten).padStart(7),
-      formatDuration(r.durationMs).padStart(9),
+      formatBotDuration(r.durationMs, language).padStart(11),
     ].join(' ');
   });
   return `<pre>${h(lines.join('\n'))}</pre>`;
@@ -77,8 +77,8 @@ export function registerHistory(bot: Bot<BotContext>, deps: BotDeps): void {
     if ('error' in parsed) {
       await ctx.reply(
         parsed.error === 'count'
-          ? t.badCount(parsed.got.slice(0, 40))
-          : t.unknownJob(parsed.got.slice(0, 40), JOB_NAMES.join(', ')),
+          ? t.badCount(clip(parsed.got))
+          : t.unknownJob(clip(parsed.got), JOB_NAMES.join(', ')),
         { parse_mode: 'HTML' },
       );
       return;
@@ -88,7 +88,7 @@ export function registerHistory(bot: Bot<BotContext>, deps: BotDeps): void {
     await ctx.reply(
       runs.length === 0
         ? t.historyEmpty
-        : `${t.historyTitle(parsed.job, runs.length, zone)}\n${renderHistory(runs, deps.config.timezone)}`,
+        : `${t.historyTitle(parsed.job, runs.length, zone)}\n${renderHistory(runs, deps.config.timezone, deps.config.telegram.language)}`,
       { parse_mode: 'HTML', reply_markup: keyboard },
     );
   });

@@ -12,10 +12,16 @@ import { actorOf, isAdmin, textsOf, type BotContext, type BotDeps } from '../src
 import { refusalText, startChatRun } from '../src/bot/chatRun.js';
 import { UsageError } from '../src/errors.js';
 import { escapeHtml as h } from '../src/notify/html.js';
-import { isJobName, JOB_NAMES, STEP_JOBS, type JobName } from '../src/runner/job.js';
+import { STEP_JOBS, type JobName, type StepJobName } from '../src/runner/job.js';
+import { clip } from '../src/bot/texts.js';
 import type { DateWindow } from '../src/time/dates.js';
 
 const USAGE = '/run [job] [YYYY-MM-DD] [YYYY-MM-DD]';
+
+/** The jobs /run starts (a backfill goes through /backfill, with its preview and Stop button). */
+function isStepJob(name: string): name is StepJobName {
+  return (STEP_JOBS as readonly string[]).includes(name);
+}
 
 /** `YYYY-MM-DD` → `YYYYMMDD` and back, to keep callback data short. */
 const pack = (iso: string) => iso.replaceAll('-', '');
@@ -57,14 +63,13 @@ export function registerRun(bot: Bot<BotContext>, deps: BotDeps): void {
       return;
     }
     const [job, from, to, ...rest] = args as [string, ...string[]];
-    if (!isJobName(job)) {
-      await ctx.reply(t.unknownJob(job.slice(0, 40), JOB_NAMES.join(', ')), { parse_mode: 'HTML' });
+    if (job === 'backfill_all') return void (await ctx.reply(t.useBackfill, { parse_mode: 'HTML' }));
+    if (!isStepJob(job)) {
+      await ctx.reply(t.unknownJob(clip(job), STEP_JOBS.join(', ')), { parse_mode: 'HTML' });
       return;
     }
     if (rest.length > 0) {
-      await ctx.reply(t.badArgs(USAGE, `too many arguments: ${rest.join(' ').slice(0, 40)}`), {
-        parse_mode: 'HTML',
-      });
+      await ctx.reply(t.badArgs(USAGE, t.tooManyArgs(clip(rest.join(' ')))), { parse_mode: 'HTML' });
       return;
     }
     let window: DateWindow;
@@ -83,7 +88,7 @@ export function registerRun(bot: Bot<BotContext>, deps: BotDeps): void {
     if (!isAdmin(ctx, deps))
       return void (await ctx.answerCallbackQuery({ text: t.adminOnly, show_alert: true }));
     const job = ctx.match[1] ?? '';
-    if (!isJobName(job) || expired(ctx, deps))
+    if (!isStepJob(job) || expired(ctx, deps))
       return void (await ctx.answerCallbackQuery({ text: t.staleButton }));
     let window: DateWindow;
     try {
@@ -104,23 +109,34 @@ export function registerRun(bot: Bot<BotContext>, deps: BotDeps): void {
     const [, job = '', from = '', to = ''] = ctx.match;
     const message = ctx.callbackQuery.message;
     const key = `${ctx.chat?.id}:${message?.message_id}`;
-    if (!isJobName(job) || expired(ctx, deps) || handled.has(key) || !message || !ctx.chat) {
+    if (!isStepJob(job) || expired(ctx, deps) || handled.has(key) || !message || !ctx.chat) {
       return void (await ctx.answerCallbackQuery({ text: t.staleButton }));
     }
     handled.add(key);
     const window = { from: unpack(from), to: unpack(to) };
-    await ctx.answerCallbackQuery();
-    await ctx.editMessageText(t.runStarted(job, window.from, window.to, actorOf(ctx)), {
-      parse_mode: 'HTML',
-    });
-    startChatRun(
+    const actor = actorOf(ctx);
+    // Start first (a failing answer or edit must not lose a confirmed run), then say what happened.
+    const outcome = await startChatRun(
       deps,
       { chatId: ctx.chat.id, replyTo: message.message_id, threadId: message.message_thread_id },
-      { job, window, trigger: 'chat', actor: actorOf(ctx) },
+      { job, window, trigger: 'chat', actor },
     );
+    await ctx.answerCallbackQuery().catch(() => undefined);
+    await ctx
+      .editMessageText(outcome.started ? t.runStarted(job, window.from, window.to, actor) : outcome.html, {
+        parse_mode: 'HTML',
+      })
+      .catch((error: unknown) =>
+        deps.logger.warn(
+          { err: error instanceof Error ? error.message : String(error) },
+          'run confirmation not edited',
+        ),
+      );
   });
 
   bot.callbackQuery('run:no', async (ctx) => {
+    if (!isAdmin(ctx, deps))
+      return void (await ctx.answerCallbackQuery({ text: t.adminOnly, show_alert: true }));
     await ctx.answerCallbackQuery();
     await ctx.editMessageText(h(t.runCancelled), { parse_mode: 'HTML' });
   });

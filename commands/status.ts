@@ -2,12 +2,12 @@
  * `/status` (what this bot process is running now, with backfill progress, and the next
  * scheduled runs) and `/schedule` (each task's cron and its next fire times). Read-only.
  */
+import { formatBotDuration } from '../src/bot/texts.js';
 import type { Bot } from 'grammy';
 import { textsOf, type BotContext, type BotDeps } from '../src/bot/context.js';
 import { escapeHtml as h } from '../src/notify/html.js';
 import { nextFireTimes, scheduleFromConfig } from '../src/scheduler/schedule.js';
 import { formatInstant } from '../src/time/dates.js';
-import { formatDuration } from '../src/cli/format.js';
 
 /** `dd.MM HH:mm` of a unix-ms instant in the ETL zone. */
 function shortTime(ms: number, timezone: string): string {
@@ -30,7 +30,7 @@ export function registerStatus(bot: Bot<BotContext>, deps: BotDeps): void {
         const progress = r.progress ? ` — ${r.progress.done}/${r.progress.total}` : '';
         lines.push(
           `• <b>${h(r.job)}</b> ${h(r.window.fromDate)} — ${h(r.window.toDate)}${progress}, ` +
-            `${h(r.trigger)}${r.actor ? ` (${h(r.actor)})` : ''}, ${h(formatDuration(deps.now() - r.startedAtMs))}`,
+            `${h(r.trigger)}${r.actor ? ` (${h(r.actor)})` : ''}, ${h(formatBotDuration(deps.now() - r.startedAtMs, deps.config.telegram.language))}`,
         );
       }
     }

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { addMonths } from '../src/bot/calendar.js';
+import { listAlerts } from '../src/alerts/alertStore.js';
 import { countRuns, listRuns } from '../src/runner/registry.js';
 import { businessDate } from '../src/time/dates.js';
 import { ADMIN, READER, startTestBot, type TestBot } from './helpers/bot.js';
@@ -19,7 +20,7 @@ const packed = (iso: string) => iso.replaceAll('-', '');
 
 beforeAll(async () => {
   t = await startTestBot(tempDir('bot-backfill'), {
-    env: { ETL_BACKFILL_CHUNK_DAYS: '1', BOT_BACKFILL_MAX_DAYS: '5' },
+    env: { ETL_BACKFILL_CHUNK_DAYS: '1', BOT_BACKFILL_MAX_DAYS: '5', TG_ADMIN_USER_IDS: '42,44' },
     vk: { rateLimits: { rps: 1000 } },
   });
 });
@@ -147,6 +148,9 @@ describe('/backfill', () => {
       await vi.waitFor(() => expect(t.sb.vk.stats.requests.length).toBeGreaterThan(vkRequests), {
         timeout: 10_000,
       });
+      // A Stop button pressed on another message does nothing.
+      await t.tap(stop, msg + 1000);
+      expect(t.api.last('answerCallbackQuery')?.payload.text).toContain('уже не выполняется');
       await t.tap(stop, msg);
       expect(t.api.last('answerCallbackQuery')?.payload.text).toContain('Остановлю');
       await t.settle();
@@ -158,21 +162,50 @@ describe('/backfill', () => {
       expect(parent?.status).toBe('error');
       expect(parent?.errMsg).toMatch(/cancel/i);
       expect(runs.filter((r) => r.parentRunId === parent?.runId)).toHaveLength(1);
+      // Stopping on request is not a failure: no RUN_FAILED alert for the backfill.
+      const alerts = await listAlerts(t.sb.app.db.control, 20);
+      expect(alerts.filter((a) => a.runId === parent?.runId)).toEqual([]);
     } finally {
       t.sb.vk.faults.delayMs = 0;
     }
   });
 
-  it('only the admin who started the dialog may press its buttons; others cannot start one', async () => {
+  it("only the admin who started the dialog may press its buttons, and nobody else's command ends it", async () => {
     const msg = await openDialog();
-    await t.tap('bf:j:all', msg, { ...ADMIN, userId: 44, username: 'carol' });
-    expect(t.api.last('answerCallbackQuery')?.payload.text).toContain('тот, кто его начал');
+    const carol = { ...ADMIN, userId: 44, username: 'carol' };
+    const inactive = 'Кнопка неактивна: диалог завершён или его ведёт другой участник.';
+    await t.tap('bf:j:all', msg, carol);
+    expect(t.api.last('answerCallbackQuery')?.payload.text).toBe(inactive);
     await t.tap('bf:j:all', msg, READER);
-    expect(t.api.last('answerCallbackQuery')?.payload.text).toContain('тот, кто его начал');
+    expect(t.api.last('answerCallbackQuery')?.payload.text).toBe(inactive);
+    // A reader's /help or /cancel and another admin's /backfill leave this dialog alone.
+    await t.send('/help', READER);
+    await t.send('/cancel', READER);
+    expect(textOf(t.api.last('sendMessage'))).toContain('Нечего отменять');
+    await t.send('/backfill', carol);
+    const carols = t.api.last('sendMessage');
+    expect(buttonsOf(carols)).toContain('bf:j:all');
+    await t.tap('bf:j:build_dm_vk', msg);
+    expect(textOf(t.api.last('editMessageText'))).toContain('первый');
+    await t.tap('bf:x', carols?.messageId ?? -1, carol);
+    // The starter's own /cancel ends it.
     await t.send('/cancel');
     expect(textOf(t.api.last('sendMessage'))).toBe('Диалог отменён.');
-    await t.tap('bf:j:all', msg);
-    expect(t.api.last('answerCallbackQuery')?.payload.text).toBe('Эта кнопка больше не активна.');
+    await t.tap(`cal:m:${packed(lastMonth)}`, msg);
+    expect(t.api.last('answerCallbackQuery')?.payload.text).toBe(inactive);
+  });
+
+  it('a double tap on a month arrow and a forged month keep the dialog alive', async () => {
+    const msg = await openDialog();
+    await t.tap('bf:j:build_dm_sales', msg);
+    await t.tap(`cal:m:${packed(lastMonth)}`, msg);
+    const edits = t.api.of('editMessageText').length;
+    await t.tap(`cal:m:${packed(lastMonth)}`, msg);
+    await t.tap('cal:m:999912', msg);
+    expect(t.api.of('editMessageText')).toHaveLength(edits);
+    await t.tap(`cal:d:${packed(`${lastMonth}-03`)}`, msg);
+    expect(textOf(t.api.last('editMessageText'))).toContain('последний');
+    await t.tap('bf:x', msg);
   });
 
   it('the "to" calendar stops at BOT_BACKFILL_MAX_DAYS, and a forged day beyond it is ignored', async () => {
@@ -200,7 +233,9 @@ describe('/backfill', () => {
     const second = t.api.last('sendMessage');
     expect(buttonsOf(second)).toContain('bf:j:all');
     await t.tap('bf:j:all', msg);
-    expect(t.api.last('answerCallbackQuery')?.payload.text).toBe('Эта кнопка больше не активна.');
+    expect(t.api.last('answerCallbackQuery')?.payload.text).toBe(
+      'Кнопка неактивна: диалог завершён или его ведёт другой участник.',
+    );
   });
 
   it('the dialog survives a restart of the bot (state on disk)', async () => {

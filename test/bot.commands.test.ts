@@ -10,8 +10,9 @@ import { listAlerts } from '../src/alerts/alertStore.js';
 import { retryCallbackData } from '../src/alerts/alertButtons.js';
 import { countRuns, listRuns } from '../src/runner/registry.js';
 import { ADMIN, READER, STRANGER, startTestBot, type TestBot } from './helpers/bot.js';
+import { lockJob } from '../src/runner/runner.js';
+import { silentLogger, tempDir } from './helpers/env.js';
 import { buttonsOf, textOf } from './helpers/fakeBotApi.js';
-import { tempDir } from './helpers/env.js';
 
 let t: TestBot;
 
@@ -90,6 +91,54 @@ describe('/run', () => {
     expect(lastText()).toContain('только администраторы');
     await t.settle();
     expect(await countRuns(t.sb.app.db)).toBe(before);
+  });
+
+  it('a backfill is not started from /run: it points to /backfill', async () => {
+    const before = await countRuns(t.sb.app.db);
+    await t.send('/run backfill_all 2026-11-01 2026-11-03');
+    expect(lastText()).toContain('/backfill');
+    await t.tap('run:go:backfill_all:20261101:20261103', 800);
+    expect(t.api.last('answerCallbackQuery')?.payload.text).toBe('Эта кнопка больше не активна.');
+    await t.settle();
+    expect(await countRuns(t.sb.app.db)).toBe(before);
+  });
+
+  it('a confirmed run starts even when Telegram refuses the tap answer, and says "started" only when it did', async () => {
+    await t.send('/run build_dm_sales');
+    const go = buttonsOf(t.api.last('sendMessage')).find((d) => d.startsWith('run:go:')) ?? '';
+    const before = await countRuns(t.sb.app.db, 'build_dm_sales');
+    t.api.fail('answerCallbackQuery', 1, 400, 'Bad Request: query is too old and response timeout expired');
+    await t.tap(go, 810);
+    await t.settle();
+    expect(await countRuns(t.sb.app.db, 'build_dm_sales')).toBe(before + 1);
+
+    // The job already running (its lock is held elsewhere): the confirmation says busy, never "started".
+    await t.send('/run build_dm_sales');
+    const again = buttonsOf(t.api.last('sendMessage')).find((d) => d.startsWith('run:go:')) ?? '';
+    const lock = await lockJob({
+      config: t.sb.config,
+      job: 'build_dm_sales',
+      trigger: 'cli',
+      logger: silentLogger,
+    });
+    try {
+      t.api.clear();
+      await t.tap(again, 820);
+      await t.settle();
+    } finally {
+      await lock.release();
+    }
+    const edits = t.api.of('editMessageText').map((c) => textOf(c));
+    expect(edits).toHaveLength(1);
+    expect(edits[0]).toContain('уже выполняется');
+    expect(edits[0]).not.toContain('запущен');
+    expect(await countRuns(t.sb.app.db, 'build_dm_sales')).toBe(before + 1);
+  });
+
+  it('a reader cannot cancel an admin’s confirmation', async () => {
+    await t.tap('run:no', 830, READER);
+    expect(t.api.last('answerCallbackQuery')?.payload).toMatchObject({ show_alert: true });
+    expect(t.api.of('editMessageText').filter((c) => c.payload.message_id === 830)).toEqual([]);
   });
 
   it('a confirmation older than the dialog timeout is no longer active', async () => {
@@ -249,9 +298,22 @@ describe('read-only commands', () => {
     expect(lastText()).toContain('35 5 * * *');
   });
 
-  it('/alerts lists alerts or says there are none', async () => {
-    await t.send('/alerts 5');
-    expect(lastText()).toMatch(/Последние алерты|Алертов не было/);
+  it('/alerts lists alerts and stays under Telegram’s 4096 characters with many long ones', async () => {
+    await t.sb.app.alerter.raise(
+      Array.from({ length: 50 }, (_, i) => ({
+        code: 'ZERO_ROWS' as const,
+        job: 'build_dm_sales',
+        dataDate: `2026-10-${String((i % 28) + 1).padStart(2, '0')}`,
+        runId: null,
+        signature: `long-${i}`,
+        facts: { detail: `${'очень длинное описание '.repeat(12)} ${i}`, table: 'zakaz.dm_sales_daily' },
+      })),
+    );
+    await t.send('/alerts 50');
+    const text = lastText();
+    expect(text).toContain('Последние алерты');
+    expect(text.length).toBeLessThan(4096);
+    expect(text).toMatch(/… и ещё \d+/);
   });
 
   it('/help, /cancel without a dialog, and a stale button', async () => {
@@ -261,7 +323,9 @@ describe('read-only commands', () => {
     await t.send('/cancel');
     expect(lastText()).toContain('Нечего отменять');
     await t.tap('cal:d:20261101', 700);
-    expect(t.api.last('answerCallbackQuery')?.payload.text).toBe('Эта кнопка больше не активна.');
+    expect(t.api.last('answerCallbackQuery')?.payload.text).toBe(
+      'Кнопка неактивна: диалог завершён или его ведёт другой участник.',
+    );
   });
 
   it('registers the command menu with Russian descriptions', async () => {

@@ -261,6 +261,8 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     if (record.status === 'error') {
       // A backfill that stopped at a failed step: the step's own alert says it.
       if (record.job === 'backfill_all' && /^step \d+\/\d+ /.test(record.errMsg)) return [];
+      // A backfill stopped by a person (the chat's Stop button) did what was asked: not a failure.
+      if (record.job === 'backfill_all' && STOPPED_ON_REQUEST.test(record.errMsg)) return [];
       return [
         {
           ...base,
@@ -376,6 +378,9 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     },
   };
 }
+
+/** err_msg of a backfill stopped after a step on request (jobs/backfill_all.ts). */
+const STOPPED_ON_REQUEST = /^backfill_all was cancelled: stopped on request after \d+ of \d+ steps/;
 
 const TARGET_TABLE: Record<string, string> = {
   vk_fetch: 'zakaz.stg_vk_ads_daily',

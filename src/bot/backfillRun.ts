@@ -5,8 +5,8 @@
  * after its current step (`bf:stop:<tracker id>`). The final edit says what was done; a short
  * reply then notifies the chat (edits are silent).
  */
+import { formatBotDuration } from './texts.js';
 import { InlineKeyboard } from 'grammy';
-import { formatDuration } from '../cli/format.js';
 import { escapeHtml as h } from '../notify/html.js';
 import type { StepJobName, StepProgress } from '../runner/job.js';
 import type { RunRecord } from '../runner/runRecord.js';
@@ -197,7 +197,7 @@ export function startChatBackfill(
     const through = fullyLoadedThrough(log, p.jobs);
     const lines = [t.title(p.from, p.to), t.jobs(p.jobs.join(', '))];
     const ok = record.status === 'ok';
-    if (ok) lines.push(t.doneOk(formatDuration(record.durationMs)));
+    if (ok) lines.push(t.doneOk(formatBotDuration(record.durationMs, language)));
     else if (info?.stopRequested) lines.push(t.doneStopped(done, total));
     else lines.push(t.doneFailed);
     lines.push(through ? t.loaded(p.from, through) : t.loadedNone);
@@ -231,7 +231,11 @@ export function startChatBackfill(
       {
         onStart: (run) => {
           info = run;
-          refreshers.set(run.id, () => void edit(progressText(), true));
+          progressMessages.set(run.id, {
+            chatId: p.chatId,
+            messageId: p.messageId,
+            refresh: () => void edit(progressText(), true),
+          });
           void edit(progressText(), true);
         },
       },
@@ -239,7 +243,7 @@ export function startChatBackfill(
     .then(
       async (record) => {
         finished = true;
-        if (info) refreshers.delete(info.id);
+        if (info) progressMessages.delete(info.id);
         clearTimeout(trailing);
         const s = summary(record);
         await edit(s.html, false);
@@ -250,7 +254,7 @@ export function startChatBackfill(
       },
       async (error: unknown) => {
         finished = true;
-        if (info) refreshers.delete(info.id);
+        if (info) progressMessages.delete(info.id);
         clearTimeout(trailing);
         const text = refusalText(error, deps);
         if (text === undefined) {
@@ -265,17 +269,25 @@ export function startChatBackfill(
   deps.background(work);
 }
 
-/** Progress refreshers of the running chat backfills, by tracker id (for the Stop button). */
-const refreshers = new Map<number, () => void>();
+/** The running chat backfills of this process by tracker id: their progress message and refresher. */
+const progressMessages = new Map<number, { chatId: number; messageId: number; refresh: () => void }>();
 
 /**
  * Asks the chat backfill with tracker id `id` to stop after its current step and shows that in
- * its progress message. @returns false when no such backfill runs in this process.
+ * its progress message. The Stop button must be on that very message (tracker ids restart with
+ * the process, so an old button must not stop a newer backfill).
+ * @returns false when no such backfill runs in this process from that message.
  */
-export function stopChatBackfill(deps: BotDeps, id: number): boolean {
+export function stopChatBackfill(
+  deps: BotDeps,
+  id: number,
+  from: { chatId: number; messageId: number },
+): boolean {
+  const progress = progressMessages.get(id);
   const run = deps.tracker.inFlight().find((r) => r.id === id && r.job === 'backfill_all');
-  if (!run) return false;
+  if (!run || !progress || progress.chatId !== from.chatId || progress.messageId !== from.messageId)
+    return false;
   run.stopAfterStep();
-  refreshers.get(id)?.();
+  progress.refresh();
   return true;
 }

@@ -3,8 +3,8 @@
  * the tracker in the background — the update handler returns at once, so the chat stays
  * responsive — and its result is posted as a reply when it is recorded.
  */
+import { formatBotDuration } from './texts.js';
 import { ConfigError, JobBusyError, UsageError } from '../errors.js';
-import { formatDuration } from '../cli/format.js';
 import { escapeHtml as h } from '../notify/html.js';
 import type { RunRequest } from '../runner/runner.js';
 import type { RunRecord } from '../runner/runRecord.js';
@@ -22,7 +22,7 @@ export function renderRunResult(r: RunRecord, deps: BotDeps): string {
     to: r.toDate,
     rowsRead: r.rowsRead,
     rowsWritten: r.rowsWritten,
-    duration: formatDuration(r.durationMs),
+    duration: formatBotDuration(r.durationMs, deps.config.telegram.language),
     runId: r.runId,
     error,
   });
@@ -41,15 +41,20 @@ export function refusalText(error: unknown, deps: BotDeps): string | undefined {
   return undefined;
 }
 
+/** How a chat run request ended up: started, or refused with a message for the chat (HTML). */
+export type ChatRunStart = { started: true; runId: string } | { started: false; html: string };
+
 /**
- * Starts `request` in the background and posts its result (or why it did not start) to `chatId`,
- * as a reply to `replyTo` when given. Returns at once.
+ * Starts `request` in the background and, once it is recorded, posts its result to `chatId` (as a
+ * reply to `replyTo` when given).
+ * @returns as soon as the run really started (lock held) or was refused — the caller says so in
+ *          the chat; a refusal is not posted again.
  */
 export function startChatRun(
   deps: BotDeps,
   target: { chatId: number; replyTo?: number | undefined; threadId?: number | undefined },
   request: RunRequest,
-): void {
+): Promise<ChatRunStart> {
   const { t } = textsOf(deps);
   const post = (html: string) =>
     deps.api().sendMessage(target.chatId, html, {
@@ -59,19 +64,31 @@ export function startChatRun(
         ? {}
         : { reply_parameters: { message_id: target.replyTo, allow_sending_without_reply: true } }),
     });
-  deps.background(
-    deps.tracker.run(request).then(
-      (record) => post(renderRunResult(record, deps)),
-      (error: unknown) => {
-        const text = refusalText(error, deps);
-        if (text === undefined) {
-          deps.logger.error(
-            { job: request.job, err: error instanceof Error ? error.message : String(error) },
-            'chat run failed to start',
-          );
-        }
-        return post(text ?? t.error);
-      },
-    ),
-  );
+  return new Promise<ChatRunStart>((resolve) => {
+    let started = false;
+    deps.background(
+      deps.tracker
+        .run({
+          ...request,
+          onStarted: (s) => {
+            started = true;
+            resolve({ started: true, runId: s.runId });
+          },
+        })
+        .then(
+          (record) => post(renderRunResult(record, deps)),
+          async (error: unknown) => {
+            const text = refusalText(error, deps);
+            if (text === undefined) {
+              deps.logger.error(
+                { job: request.job, err: error instanceof Error ? error.message : String(error) },
+                'chat run failed',
+              );
+            }
+            if (started) await post(text ?? t.error);
+            else resolve({ started: false, html: text ?? t.error });
+          },
+        ),
+    );
+  });
 }

@@ -109,6 +109,8 @@ export function createBot(
       storage: {
         type: 'key',
         version: DIALOG_STATE_VERSION,
+        // One dialog store per person in a chat: nobody else's /cancel, /help or /backfill ends it.
+        getStorageKey: (ctx) => `${ctx.chat?.id ?? 'none'}:${ctx.from?.id ?? 'none'}`,
         adapter: new FileAdapter({
           dirName: dialogStateDir(config.dataDir),
           // A damaged state file abandons the dialog instead of breaking the chat.
@@ -134,7 +136,11 @@ export function createBot(
   registerAlerts(bot, full);
 
   // Buttons of finished, expired or abandoned dialogs: answer instead of leaving a spinner.
-  bot.on('callback_query:data', (ctx) => ctx.answerCallbackQuery({ text: t.staleButton }));
+  bot.on('callback_query:data', (ctx) =>
+    ctx.answerCallbackQuery({
+      text: /^(bf|cal):/.test(ctx.callbackQuery.data) ? t.staleDialogButton : t.staleButton,
+    }),
+  );
   return { bot, deps: full };
 }
 

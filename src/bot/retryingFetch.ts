@@ -96,6 +96,9 @@ export function retryingFetch(
         throw error;
       }
     }
+    // An upload's multipart body is a stream that one attempt consumes: it cannot be sent again,
+    // so it gets one attempt (the caller sees Telegram's error instead of an empty retry).
+    if (init.body !== undefined && typeof init.body !== 'string') return base(url, init);
     const signal = init.signal as AbortSignal | undefined;
     let pendingWaitMs = 0;
     try {

@@ -7,6 +7,7 @@
  * before they are aborted (recorded as cancelled), then pending chat replies, then the database.
  */
 import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { run, type RunnerHandle } from '@grammyjs/runner';
 import { Api, GrammyError, HttpError } from 'grammy';
@@ -25,6 +26,9 @@ import { addDays, businessDate } from '../time/dates.js';
 import { createBot, registerCommandMenu } from './createBot.js';
 import { retryingFetch, type BotFetch, type BotRetryPolicy } from './retryingFetch.js';
 import { createRunTracker, type RunTracker } from './runTracker.js';
+
+/** How long the shutdown waits for chat replies still being sent (Telegram slow or down), ms. */
+const PENDING_REPLIES_GRACE_MS = 10_000;
 
 /** Options of `runBot`. */
 export interface RunBotOptions {
@@ -231,7 +235,11 @@ export async function runBot(options: RunBotOptions): Promise<number> {
     scheduler.stop();
     const { aborted } = await tracker.shutdown(config.bot.shutdownTimeoutMs);
     if (aborted > 0) logger.warn({ aborted }, 'running jobs aborted at shutdown; recorded as cancelled');
-    await Promise.allSettled([...pending]);
+    // Result replies of the runs just recorded; bounded, so a Telegram outage cannot hold the stop.
+    const replies = Promise.allSettled([...pending]).then(() => true);
+    if (!(await Promise.race([replies, sleep(PENDING_REPLIES_GRACE_MS).then(() => false)]))) {
+      logger.warn({ pending: pending.size }, 'chat replies still pending at shutdown; not waiting for them');
+    }
     await app.close();
     logger.info('bot stopped');
   }

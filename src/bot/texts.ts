@@ -50,11 +50,16 @@ const ru = {
     ].join('\n'),
   adminOnly: '⛔ Запускать задачи могут только администраторы бота.',
   staleButton: 'Эта кнопка больше не активна.',
+  staleDialogButton: 'Кнопка неактивна: диалог завершён или его ведёт другой участник.',
   cancelled: 'Диалог отменён.',
   nothingToCancel: 'Нечего отменять: активного диалога нет.',
   cancelHint: 'Бэкфилл уже идёт — остановить его можно кнопкой «Остановить» под сообщением о ходе.',
   unknownJob: (job: string, jobs: string) => `Неизвестная задача «${h(job)}». Задачи: ${h(jobs)}.`,
-  badArgs: (usage: string, why: string) => `${h(why)}\nИспользование: <code>${h(usage)}</code>`,
+  badArgs: (usage: string, why: string) =>
+    `⚠️ Неверные аргументы: ${h(why)}\nИспользование: <code>${h(usage)}</code>`,
+  tooManyArgs: (extra: string) => `лишние аргументы «${extra}»`,
+  useBackfill:
+    'Перезагрузка периода всеми задачами — через /backfill: там предпросмотр, ход выполнения и кнопка «Остановить».',
   badCount: (got: string) => `N должно быть целым числом от 1 до 50, получено «${h(got)}».`,
   pickJob: 'Какую задачу запустить?',
   confirmRun: (job: string, from: string, to: string) =>
@@ -97,6 +102,7 @@ const ru = {
     `Длительность и строки по задачам за 30 дней${job ? ` (${h(job)})` : ''}.`,
   alertsTitle: (n: number) => `<b>Последние алерты</b> (${n}):`,
   alertsEmpty: 'Алертов не было.',
+  andMore: (n: number) => `… и ещё ${n} (уменьшите N)`,
   resolved: 'решён',
   open: 'открыт',
   statusRunning: '<b>Выполняется сейчас</b>',
@@ -109,6 +115,7 @@ const ru = {
   foreignUser: 'Этим диалогом управляет тот, кто его начал.',
   retrying: 'Перезапускаю; отвечу, когда закончится.',
   alreadyResolved: 'Этот сбой уже решён.',
+  retryBackfill: 'Бэкфилл перезапускается через /backfill: там выбираются задачи и даты.',
 };
 
 type Texts = typeof ru;
@@ -144,11 +151,15 @@ const en: Texts = {
     ].join('\n'),
   adminOnly: '⛔ Only the bot admins may start runs.',
   staleButton: 'This button is no longer active.',
+  staleDialogButton: 'This button is inactive: the dialog ended or belongs to someone else.',
   cancelled: 'Dialog cancelled.',
   nothingToCancel: 'Nothing to cancel: no dialog is active.',
   cancelHint: 'A backfill is running — stop it with the Stop button under its progress message.',
   unknownJob: (job, jobs) => `Unknown job "${h(job)}". Jobs: ${h(jobs)}.`,
-  badArgs: (usage, why) => `${h(why)}\nUsage: <code>${h(usage)}</code>`,
+  badArgs: (usage, why) => `⚠️ Bad arguments: ${h(why)}\nUsage: <code>${h(usage)}</code>`,
+  tooManyArgs: (extra) => `too many arguments "${extra}"`,
+  useBackfill:
+    'Reloading a period with all jobs goes through /backfill: it has a preview, progress and a Stop button.',
   badCount: (got) => `N must be a whole number from 1 to 50, got "${h(got)}".`,
   pickJob: 'Which job should run?',
   confirmRun: (job, from, to) => `Run <b>${h(job)}</b> for ${h(from)} — ${h(to)}?`,
@@ -178,6 +189,7 @@ const en: Texts = {
   chartCaption: (job) => `Durations and rows per job over 30 days${job ? ` (${h(job)})` : ''}.`,
   alertsTitle: (n) => `<b>Recent alerts</b> (${n}):`,
   alertsEmpty: 'No alerts yet.',
+  andMore: (n) => `… and ${n} more (ask for fewer)`,
   resolved: 'resolved',
   open: 'open',
   statusRunning: '<b>Running now</b>',
@@ -190,7 +202,30 @@ const en: Texts = {
   foreignUser: 'This dialog belongs to the person who started it.',
   retrying: 'Retrying; I will reply when it ends.',
   alreadyResolved: 'This failure is already resolved.',
+  retryBackfill: 'Restart a backfill with /backfill: the jobs and dates are chosen there.',
 };
+
+/** A duration for chat texts: ru `2,2 с` / `3 мин 05 с`, en `2.2 s` / `3 min 05 s`. */
+export function formatBotDuration(ms: number, language: Language): string {
+  const ru = language === 'ru';
+  if (ms < 60_000) {
+    const seconds = (ms / 1000).toFixed(1);
+    return ru ? `${seconds.replace('.', ',')} с` : `${seconds} s`;
+  }
+  const total = Math.round(ms / 1000);
+  const [h, m, s] = [Math.floor(total / 3600), Math.floor((total % 3600) / 60), total % 60];
+  const mm = h > 0 ? String(m).padStart(2, '0') : String(m);
+  const parts = ru
+    ? [...(h > 0 ? [`${h} ч`] : []), `${mm} мин`, `${String(s).padStart(2, '0')} с`]
+    : [...(h > 0 ? [`${h} h`] : []), `${mm} min`, `${String(s).padStart(2, '0')} s`];
+  return parts.join(' ');
+}
+
+/** At most `max` characters of user input for echoing back (whole code points: never half an emoji). */
+export function clip(text: string, max = 40): string {
+  const chars = Array.from(text);
+  return chars.length > max ? `${chars.slice(0, max).join('')}…` : text;
+}
 
 /** A short name of the ETL zone for texts: МСК/MSK for Europe/Moscow, else the IANA name. */
 export function zoneLabel(timezone: string, language: Language): string {

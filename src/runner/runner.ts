@@ -44,6 +44,11 @@ export interface RunRequest {
   /** backfill_all only. */
   backfill?: Partial<BackfillOptions>;
   /**
+   * Called once the run really starts (the request is valid, the job's lock is held, the
+   * heartbeat is written), before the job does any work. Not called when `run` throws first.
+   */
+  onStarted?: (started: { runId: string; window: DateWindow }) => void;
+  /**
    * The job's lock, when the caller took it before opening the database (the CLI does, so a
    * second `etl run` of the same job is refused at once instead of queueing on the embedded
    * database). Released by the runner. Take it with `runner.lockJob`.
@@ -217,6 +222,7 @@ export function createRunner(deps: RunnerDeps): Runner {
         now,
         logger,
       });
+      request.onStarted?.({ runId, window });
       const timeoutMs =
         job.name === 'backfill_all'
           ? config.runner.jobTimeoutMs *

@@ -57,12 +57,17 @@ export interface FakeBotApi {
   clear(): void;
   /** The next `count` calls of `method` answer 429 with `retry_after` seconds. */
   fail429(method: string, count: number, retryAfter: number): void;
+  /** The next `count` calls of `method` answer `status` with Telegram's `description`. */
+  fail(method: string, count: number, status: number, description: string): void;
 }
 
 /** Creates a fake Bot API. */
 export function createFakeBotApi(): FakeBotApi {
   const calls: FakeCall[] = [];
-  const faults = new Map<string, { count: number; retryAfter: number }>();
+  const faults = new Map<
+    string,
+    { count: number; retryAfter: number; status?: number; description?: string }
+  >();
   let nextMessageId = 100;
   const fetch: BotFetch = async (url, init) => {
     const method = url.slice(url.lastIndexOf('/') + 1);
@@ -74,6 +79,14 @@ export function createFakeBotApi(): FakeBotApi {
     const fault = faults.get(method);
     if (fault && fault.count > 0) {
       fault.count--;
+      if (fault.status !== undefined) {
+        calls.push({ method: `${method}#${fault.status}`, payload });
+        return response(fault.status, {
+          ok: false,
+          error_code: fault.status,
+          description: fault.description,
+        });
+      }
       calls.push({ method: `${method}#429`, payload });
       return response(429, {
         ok: false,
@@ -128,6 +141,8 @@ export function createFakeBotApi(): FakeBotApi {
     last: (method) => calls.filter((c) => c.method === method).at(-1),
     clear: () => void calls.splice(0),
     fail429: (method, count, retryAfter) => void faults.set(method, { count, retryAfter }),
+    fail: (method, count, status, description) =>
+      void faults.set(method, { count, retryAfter: 0, status, description }),
   };
 }
 
