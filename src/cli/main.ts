@@ -19,6 +19,7 @@ import { healthCommand } from './commands/health.js';
 import { historyCommand } from './commands/history.js';
 import { botCommand } from './commands/bot.js';
 import { doctorCommand } from './commands/doctor.js';
+import { rollbackCommand } from './commands/rollback.js';
 import { notifyCommand } from './commands/notify.js';
 import { migrateCommand } from './commands/migrate.js';
 import { runCommand } from './commands/run.js';
@@ -181,6 +182,15 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     )
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => setExit(await doctorCommand(ctx, opts)));
+
+  program
+    .command('rollback')
+    .description(
+      "drop zakaz-etl's own ClickHouse objects (sql/rollback.sql: database meta — run registry, alerts, views); the zakaz data stays. Asks for confirmation",
+    )
+    .option('--yes', 'do not ask (for scripts)')
+    .option('--dry-run', 'print the statements, change nothing')
+    .action(async (opts: { yes?: boolean; dryRun?: boolean }) => setExit(await rollbackCommand(ctx, opts)));
 
   program
     .command('migrate')
