@@ -81,6 +81,28 @@ describe('etl demo', () => {
         ['sales', 30],
         ['vk', 30],
       ]);
+
+      // The DataLens views on the demo's data agree with meta.etl_runs read directly.
+      const durations = await db.query<{ id: string; view_s: number; ms: string }>(
+        `SELECT toString(r.run_id) AS id, v.duration_s AS view_s, toString(r.duration_ms) AS ms
+         FROM meta.etl_runs AS r INNER JOIN meta.v_etl_runs AS v ON v.run_id = r.run_id`,
+      );
+      expect(durations).toHaveLength(42);
+      for (const d of durations) expect(d.view_s).toBeCloseTo(Number(d.ms) / 1000, 6);
+      const daily = await db.query<{ job: string; runs: string; errors: string; worst: number }>(
+        `SELECT job, toString(sum(runs)) AS runs, toString(sum(errors)) AS errors, max(error_rate) AS worst
+         FROM meta.v_etl_runs_daily GROUP BY job ORDER BY job`,
+      );
+      expect(
+        daily.map((d) => ({ job: d.job, runs: Number(d.runs), errors: Number(d.errors), worst: d.worst })),
+      ).toEqual(
+        jobs.map((j) => ({
+          job: j.job,
+          runs: Number(j.ok) + Number(j.bad),
+          errors: Number(j.bad),
+          worst: 0,
+        })),
+      );
     } finally {
       await db.close();
     }
