@@ -52,20 +52,23 @@ export function renderHistory(runs: RunRecord[], timezone: string, language: 'ru
 /** Parses `/history [job] [N]` arguments. @returns the filter or a usage message. */
 export function parseHistoryArgs(
   text: string,
-): { job: string | undefined; count: number } | { error: 'job' | 'count'; got: string } {
+): { job: string | undefined; count: number } | { error: 'job' | 'count' | 'extra'; got: string } {
   const args = text.split(/\s+/).filter(Boolean);
   let job: string | undefined;
-  let count = DEFAULT_COUNT;
+  let count: number | undefined;
   for (const arg of args) {
     if (/^\d+$/.test(arg)) {
       const n = Number(arg);
+      if (count !== undefined) return { error: 'extra', got: arg };
       if (n < 1 || n > MAX_COUNT) return { error: 'count', got: arg };
       count = n;
-    } else if (job === undefined && isJobName(arg)) job = arg;
-    else if (/^[+-]?\d/.test(arg)) return { error: 'count', got: arg };
+    } else if (isJobName(arg)) {
+      if (job !== undefined) return { error: 'extra', got: arg };
+      job = arg;
+    } else if (/^[+-]?\d/.test(arg)) return { error: 'count', got: arg };
     else return { error: 'job', got: arg };
   }
-  return { job, count };
+  return { job, count: count ?? DEFAULT_COUNT };
 }
 
 /** Registers /history and its chart button. */
@@ -78,7 +81,9 @@ export function registerHistory(bot: Bot<BotContext>, deps: BotDeps): void {
       await ctx.reply(
         parsed.error === 'count'
           ? t.badCount(clip(parsed.got))
-          : t.unknownJob(clip(parsed.got), JOB_NAMES.join(', ')),
+          : parsed.error === 'extra'
+            ? t.badArgs('/history [job] [N]', t.tooManyArgs(clip(parsed.got)))
+            : t.unknownJob(clip(parsed.got), JOB_NAMES.join(', ')),
         { parse_mode: 'HTML' },
       );
       return;

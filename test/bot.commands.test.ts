@@ -195,6 +195,8 @@ describe('fuzzed arguments', () => {
     '/history drop',
     '/history vk_fetch -1',
     "/history ' OR 1=1 --",
+    '/history vk_fetch vk_fetch',
+    '/history 5 10',
     '/alerts abc',
     '/alerts 0',
     '/backfill 2026-11-01 2026-11-02',
