@@ -130,6 +130,18 @@ export class JobCancelledError extends EtlError {
   }
 }
 
+/**
+ * Why the bot aborted a run when it stopped. `meta.etl_runs.err_msg` of such a run starts with
+ * `<job> was cancelled: the bot stopped`: it raises no alert and does not take its schedule slot
+ * (the restarted bot catches it up).
+ */
+export const SHUTDOWN_REASON = 'the bot stopped';
+
+/** True when `errMsg` is that of a run the bot aborted when it stopped. */
+export function isShutdownCancellation(job: string, errMsg: string): boolean {
+  return errMsg.startsWith(`${job} was cancelled: ${SHUTDOWN_REASON}`);
+}
+
 /** Exit code for any thrown value; unknown errors are failures. */
 export function exitCodeOf(error: unknown): ExitCode {
   return error instanceof EtlError ? error.exitCode : ExitCode.failed;

@@ -6,7 +6,12 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-/** Creates the process logger. `level` is pino's (`info`, `debug`, … or `silent`). */
+function fdOf(stream: NodeJS.WritableStream): number | undefined {
+  const fd = (stream as { fd?: unknown }).fd;
+  return typeof fd === 'number' ? fd : undefined;
+}
+
+/** Creates the process logger. `level` is pino's (`info`, `debug`, … or `silent`); `destination` stderr or any writable stream. */
 export function createLogger(level: string, destination: NodeJS.WritableStream = process.stderr): Logger {
   return pino(
     {
@@ -32,6 +37,7 @@ export function createLogger(level: string, destination: NodeJS.WritableStream =
         censor: '***',
       },
     },
-    pino.destination({ dest: (destination as { fd?: number }).fd ?? 2, sync: true }),
+    // A file descriptor (stderr) gets pino's synchronous writer; any other stream is written as is.
+    fdOf(destination) === undefined ? destination : pino.destination({ dest: fdOf(destination), sync: true }),
   );
 }

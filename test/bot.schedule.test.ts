@@ -1,13 +1,15 @@
 /**
  * The scheduler inside `etl bot`, with a manual clock (no real sleeping): a start at 07:00 MSK
  * after a night down catches up each missed job once (trigger `catchup`); at 05:35 the next day
- * vk_fetch starts once (trigger `schedule`); a slot whose job cannot start raises MISSED_RUN in
- * the chat after the grace period.
+ * vk_fetch starts once (trigger `schedule`); a slot whose job cannot start is told at once with its
+ * reason; a slot that passes without any run raises MISSED_RUN in the chat after the grace period.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { App } from '../src/app/openApp.js';
 import { runBot } from '../src/bot/service.js';
-import { loadConfig } from '../src/config/loadConfig.js';
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig, type Config } from '../src/config/loadConfig.js';
 import { listRuns } from '../src/runner/registry.js';
 import { startQticketsSandbox, type QticketsSandbox } from '../src/sandbox/qticketsSandbox.js';
 import { startTelegramBotApi, type TelegramBotApi } from '../src/sandbox/telegramBotApi.js';
@@ -23,6 +25,7 @@ let vk: VkAdsSandbox;
 let qt: QticketsSandbox;
 let app: App;
 let exit: Promise<number>;
+let config: Config;
 const stop = new AbortController();
 const clock = new ManualClock(msk('2026-11-20T07:00:00'));
 
@@ -30,7 +33,7 @@ beforeAll(async () => {
   tg = await startTelegramBotApi();
   vk = await startVkAdsSandbox({ seed: 5, rateLimits: { rps: 1000 } });
   qt = await startQticketsSandbox({ seed: 5 });
-  const config = loadConfig(
+  config = loadConfig(
     testEnv(tempDir('bot-schedule'), {
       VK_ADS_API_URL: vk.url,
       VK_ADS_CLIENT_ID: vk.clientId,
@@ -98,19 +101,40 @@ describe('the scheduler in etl bot', () => {
     expect((await runsOf('build_dm_vk')).length).toBe(1);
   });
 
-  it('a slot that passes without a run raises MISSED_RUN in the chat', async () => {
-    await clock.advanceTo(msk('2026-11-21T05:54:00'));
-    expect(tg.sent.some((m) => m.plainText.includes('Пропущен запуск'))).toBe(false);
-    // 15 minutes of grace after the 05:40 slot.
+  it('a slot whose job cannot start is told at once with the reason, not as a bare MISSED_RUN later', async () => {
+    const refusedBefore = tg.sent.filter((m) => m.plainText.includes('QTICKETS_TOKEN')).length;
+    await clock.advanceTo(msk('2026-11-21T05:41:00'));
+    await vi.waitFor(() =>
+      expect(tg.sent.filter((m) => m.plainText.includes('QTICKETS_TOKEN')).length).toBe(refusedBefore + 1),
+    );
+    const refused = tg.sent.filter((m) => m.plainText.includes('QTICKETS_TOKEN')).at(-1);
+    expect(refused?.plainText).toContain('Сбой запуска');
+    expect(refused?.plainText).toContain('qtickets_fetch');
     await clock.advanceTo(msk('2026-11-21T05:56:00'));
+    expect(tg.sent.some((m) => m.plainText.includes('Пропущен запуск'))).toBe(false);
+  });
+
+  it('a slot that passes without a run raises MISSED_RUN in the chat', async () => {
+    // The healthcheck cannot even note its start (its state file is a directory now): the 06:30
+    // slot fires, nothing runs, and 15 minutes later the chat is told.
+    // The 06:05 build first, so its own check (06:20) finds it.
+    await clock.advanceTo(msk('2026-11-21T06:06:00'));
+    await vi.waitFor(async () => expect((await runsOf('build_dm_sales')).length).toBe(2), {
+      timeout: 30_000,
+      interval: 200,
+    });
+    const stateFile = path.join(config.dataDir, 'bot', 'healthcheck_last_started_ms');
+    rmSync(stateFile, { force: true });
+    mkdirSync(stateFile);
+    await clock.advanceTo(msk('2026-11-21T06:44:00'));
+    expect(tg.sent.some((m) => m.plainText.includes('Пропущен запуск'))).toBe(false);
+    await clock.advanceTo(msk('2026-11-21T06:46:00'));
     await vi.waitFor(() => {
       const missed = tg.sent.filter((m) => m.plainText.includes('Пропущен запуск'));
       expect(missed).toHaveLength(1);
-      expect(missed[0]?.plainText).toContain('qtickets_fetch');
-      expect(missed[0]?.plainText).toContain('05:40');
+      expect(missed[0]?.plainText).toContain('healthcheck');
+      expect(missed[0]?.plainText).toContain('06:30');
+      expect(missed[0]?.plainText).toContain('2026-11-20');
     });
-    expect(
-      tg.sent.filter((m) => m.plainText.includes('Пропущен запуск') && m.plainText.includes('vk_fetch')),
-    ).toEqual([]);
   });
 });

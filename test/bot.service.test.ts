@@ -6,6 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runBot } from '../src/bot/service.js';
+import { EtlError } from '../src/errors.js';
+import { createLogger } from '../src/logger.js';
+import { Writable } from 'node:stream';
 import type { RunTracker } from '../src/bot/runTracker.js';
 import type { App } from '../src/app/openApp.js';
 import { loadConfig, type Config } from '../src/config/loadConfig.js';
@@ -217,15 +220,48 @@ describe('etl bot over HTTP', () => {
   it('another instance polling the same token (409): the bot exits 1 instead of fighting over updates', async () => {
     tg.faults.pollConflict = true;
     try {
-      const code = await runBot({
+      const failure = await runBot({
         config,
         logger: silentLogger,
         handleSignals: false,
         retry: { minDelayMs: 10 },
-      });
-      expect(code).toBe(1);
+      }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(EtlError);
+      expect((failure as EtlError).exitCode).toBe(1);
+      expect((failure as EtlError).message).toMatch(/another bot polls Telegram with this token/);
     } finally {
       tg.faults.pollConflict = false;
     }
+  });
+
+  it('Telegram unreachable: a clear error, and the bot token appears in no log line and no message', async () => {
+    let logged = '';
+    const logger = createLogger(
+      'trace',
+      new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          logged += chunk.toString();
+          cb();
+        },
+      }),
+    );
+    const unreachable = { ...config, telegram: { ...config.telegram, apiRoot: 'http://127.0.0.1:1' } };
+    const failure = await runBot({
+      config: unreachable,
+      logger,
+      handleSignals: false,
+      retry: { minDelayMs: 5, retries: 2 },
+    }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect((failure as Error).message).toMatch(/cannot reach the Bot API at http:\/\/127\.0\.0\.1:1/);
+    expect(logged).toMatch(/Bot API call failed/);
+    const secret = tg.token.split(':')[1] ?? tg.token;
+    expect(logged).not.toContain(secret);
+    expect((failure as Error).message).not.toContain(secret);
   });
 });

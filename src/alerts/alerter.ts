@@ -8,6 +8,7 @@
  * (`alertButtons.ts`).
  */
 import type { Logger } from 'pino';
+import { isShutdownCancellation } from '../errors.js';
 import type { Config } from '../config/loadConfig.js';
 import type { Db } from '../clickhouse/db.js';
 import { NotifierRejectedError, type Notifier, type OutgoingMessage } from '../notify/notifier.js';
@@ -263,6 +264,9 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       if (record.job === 'backfill_all' && /^step \d+\/\d+ /.test(record.errMsg)) return [];
       // A backfill stopped by a person (the chat's Stop button) did what was asked: not a failure.
       if (record.job === 'backfill_all' && STOPPED_ON_REQUEST.test(record.errMsg)) return [];
+      // Aborted because the bot was stopped (a deploy, a restart): the restart catches the slot up;
+      // paging the team for every restart during a run would teach them to ignore RUN_FAILED.
+      if (isShutdownCancellation(record.job, record.errMsg)) return [];
       return [
         {
           ...base,
@@ -300,11 +304,16 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       });
     }
     if ((STEP_JOBS as readonly string[]).includes(record.job) && record.rowsWritten === 0) {
+      // A backfill's empty chunks are one problem of that backfill, not one alert per chunk.
+      const inBackfill = record.parentRunId !== null;
       out.push({
         ...base,
+        ...(inBackfill ? { dataDate: null } : {}),
         code: 'ZERO_ROWS',
         // The same signature as the healthcheck's: a missing day is one problem, however found.
-        signature: TARGET_TABLE[record.job] ?? record.job,
+        signature: inBackfill
+          ? `backfill ${record.parentRunId} ${TARGET_TABLE[record.job] ?? record.job}`
+          : (TARGET_TABLE[record.job] ?? record.job),
         facts: { ...facts, rowsWritten: 0, table: TARGET_TABLE[record.job] },
       });
     }

@@ -12,7 +12,7 @@ import type { StepJobName, StepProgress } from '../runner/job.js';
 import type { RunRecord } from '../runner/runRecord.js';
 import { addDays } from '../time/dates.js';
 import { planBackfill } from '../../jobs/backfill_all.js';
-import { textsOf, type BotDeps } from './context.js';
+import { errorText, textsOf, type BotDeps } from './context.js';
 import { refusalText } from './chatRun.js';
 import type { InFlightRun } from './runTracker.js';
 
@@ -258,10 +258,7 @@ export function startChatBackfill(
         clearTimeout(trailing);
         const text = refusalText(error, deps);
         if (text === undefined) {
-          deps.logger.error(
-            { err: error instanceof Error ? error.message : String(error) },
-            'chat backfill failed to start',
-          );
+          deps.logger.error({ err: errorText(deps, error) }, 'chat backfill failed to start');
         }
         await edit(text ?? textsOf(deps).t.error, false);
       },

@@ -8,7 +8,7 @@ import { ConfigError, JobBusyError, UsageError } from '../errors.js';
 import { escapeHtml as h } from '../notify/html.js';
 import type { RunRequest } from '../runner/runner.js';
 import type { RunRecord } from '../runner/runRecord.js';
-import { textsOf, type BotDeps } from './context.js';
+import { errorText, textsOf, type BotDeps } from './context.js';
 import { ShuttingDownError } from './runTracker.js';
 
 /** The result of a run as the chat reply (Telegram HTML). */
@@ -80,10 +80,7 @@ export function startChatRun(
           async (error: unknown) => {
             const text = refusalText(error, deps);
             if (text === undefined) {
-              deps.logger.error(
-                { job: request.job, err: error instanceof Error ? error.message : String(error) },
-                'chat run failed',
-              );
+              deps.logger.error({ job: request.job, err: errorText(deps, error) }, 'chat run failed');
             }
             if (started) await post(text ?? t.error);
             else resolve({ started: false, html: text ?? t.error });

@@ -12,6 +12,8 @@ import type { Runner } from '../runner/runner.js';
 import type { ScheduledTask } from '../scheduler/schedule.js';
 import type { RunTracker } from './runTracker.js';
 import { botTexts, zoneLabel, type BotTexts } from './texts.js';
+import { configSecrets } from '../config/loadConfig.js';
+import { createScrubber, describeError } from '../util/scrub.js';
 
 /** Context outside conversations. */
 export type BotContext = ConversationFlavor<Context>;
@@ -60,4 +62,9 @@ export function actorOf(ctx: Context): string {
   const from = ctx.from;
   if (!from) return 'telegram:unknown';
   return `${from.id}:${from.username ?? [from.first_name, from.last_name].filter(Boolean).join(' ')}`;
+}
+
+/** An error as one line for logs, with every configured secret (the bot token too) masked. */
+export function errorText(deps: Pick<BotDeps, 'config'>, error: unknown): string {
+  return describeError(error, createScrubber(configSecrets(deps.config)));
 }

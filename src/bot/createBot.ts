@@ -20,7 +20,7 @@ import { registerHistory } from '../../commands/history.js';
 import { registerRun } from '../../commands/run.js';
 import { registerStatus } from '../../commands/status.js';
 import type { BotContext, BotDeps, DialogContext } from './context.js';
-import { textsOf } from './context.js';
+import { errorText, textsOf } from './context.js';
 import { retryingFetch, type BotFetch, type BotRetryPolicy } from './retryingFetch.js';
 import { BOT_COMMANDS, botTexts } from './texts.js';
 
@@ -77,9 +77,7 @@ export function createBot(
         ? `Telegram: ${e.description}`
         : e instanceof HttpError
           ? `network: ${e.message}`
-          : e instanceof Error
-            ? e.message
-            : String(e);
+          : errorText(full, e);
     logger.error(
       { updateId: err.ctx.update.update_id, chatId: err.ctx.chat?.id, err: reason },
       'update failed',

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import nodeFetch from 'node-fetch';
 import pRetry, { AbortError } from 'p-retry';
 import type { Logger } from 'pino';
+import { createScrubber } from '../util/scrub.js';
 
 /** grammY's `client.fetch` shape: `(url, init) → Response-like` with `json()`. */
 export type BotFetch = (url: string, init: Record<string, unknown>) => Promise<BotResponse>;
@@ -72,6 +73,9 @@ export function retryingFetch(
   options: { logger?: Logger; policy?: Partial<BotRetryPolicy>; base?: BotFetch } = {},
 ): BotFetch {
   const policy = { ...DEFAULT_POLICY, ...options.policy };
+  // Error texts of the HTTP client carry the request URL, and with it the bot token.
+  const scrub = createScrubber([]);
+  const reasonOf = (error: unknown) => scrub(error instanceof Error ? error.message : String(error));
   const base: BotFetch = options.base ?? nodeFetch;
   return async (url, init) => {
     const method = methodOf(url);
@@ -89,7 +93,7 @@ export function retryingFetch(
       } catch (error: unknown) {
         if (!(init.signal as AbortSignal | undefined)?.aborted) {
           options.logger?.warn(
-            { method, reason: error instanceof Error ? error.message : String(error) },
+            { method, reason: reasonOf(error) },
             'polling Telegram failed; the runner retries',
           );
         }
@@ -129,7 +133,7 @@ export function retryingFetch(
             // asked for is taken first.
             if (error instanceof RetryAfter) pendingWaitMs = error.waitMs;
             options.logger?.warn(
-              { method, attemptNumber, retriesLeft, reason: error.message },
+              { method, attemptNumber, retriesLeft, reason: reasonOf(error) },
               retriesLeft > 0 ? 'Bot API call failed, retrying' : 'Bot API call failed, no retries left',
             );
           },

@@ -5,6 +5,7 @@
  * records the interruption in `meta.etl_runs` before the process exits.
  */
 import { isJobName, type JobName, type StepProgress } from '../runner/job.js';
+import { SHUTDOWN_REASON } from '../errors.js';
 import type { Runner, RunRequest } from '../runner/runner.js';
 import type { RunRecord } from '../runner/runRecord.js';
 import type { DateWindow } from '../time/dates.js';
@@ -107,6 +108,8 @@ export function createRunTracker(runner: Runner, now: () => number = Date.now): 
     },
     async shutdown(graceMs) {
       closing = true;
+      // Backfills stop at their next step boundary; single runs get the grace period to finish.
+      for (const { info } of running.values()) if (info.job === 'backfill_all') info.stopAfterStep();
       const all = () => Promise.all([...running.values()].map((r) => r.done));
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
@@ -118,7 +121,7 @@ export function createRunTracker(runner: Runner, now: () => number = Date.now): 
       clearTimeout(timer);
       if (!timedOut) return { aborted: 0 };
       const aborted = running.size;
-      hardStop.abort(new Error(`the bot stopped; the run did not finish within ${graceMs} ms`));
+      hardStop.abort(new Error(`${SHUTDOWN_REASON}; the run did not finish within ${graceMs} ms`));
       await all();
       return { aborted };
     },

@@ -15,8 +15,12 @@ import type { UserFromGetMe } from 'grammy/types';
 import type { Logger } from 'pino';
 import type { AlertCandidate } from '../alerts/alert.js';
 import { openApp, type App } from '../app/openApp.js';
-import type { Config } from '../config/loadConfig.js';
-import { ConfigError, EtlError, ExitCode } from '../errors.js';
+import { configSecrets, type Config } from '../config/loadConfig.js';
+import { createScrubber, describeError } from '../util/scrub.js';
+import { ConfigError, EtlError, ExitCode, SHUTDOWN_REASON, UsageError } from '../errors.js';
+import { errorSignature } from '../alerts/alert.js';
+import { JOBS } from '../../jobs/index.js';
+import { STEP_JOBS } from '../runner/job.js';
 import { runHealthcheck } from '../health/healthcheck.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { Sources } from '../runner/job.js';
@@ -60,8 +64,15 @@ async function lastStartedAt(app: App, task: ScheduledTask): Promise<Date | null
     }
   }
   const [row] = await app.db.control.query<{ at: string | null }>(
-    'SELECT toString(max(started_ms)) AS at FROM meta.etl_runs WHERE job = {job:String}',
-    { job: task },
+    // Finished runs, and runs still going (their heartbeat): a run longer than the grace period
+    // has taken its slot even before its row is written.
+    `SELECT toString(greatest(
+       (SELECT max(started_ms) FROM meta.etl_runs
+        WHERE job = {job:String} AND NOT (status = 'error' AND startsWith(err_msg, {cancelled:String}))),
+       (SELECT toUInt64(max(toUnixTimestamp(started_at))) * 1000 FROM meta.etl_heartbeats FINAL
+        WHERE job = {job:String} AND state = 'running'))) AS at`,
+    // A run the bot aborted when it stopped did not take its slot: the restart catches it up.
+    { job: task, cancelled: `${task} was cancelled: ${SHUTDOWN_REASON}` },
   );
   const at = Number(row?.at ?? 0);
   return at > 0 ? new Date(at) : null;
@@ -96,22 +107,33 @@ async function fetchBotInfo(config: Config, logger: Logger, options: RunBotOptio
 
 /**
  * Runs the bot until stopped.
- * @returns the exit code: 0 after a requested stop, 1 when polling died (e.g. another instance
- *          polls with the same token: Telegram's 409).
+ * @returns 0 after a requested stop (everything shut down in order).
  * @throws ConfigError (2) when Telegram is not configured or refuses the token;
- *         DatabaseBusyError (75), DatabaseError, MigrationError from opening the application.
+ *         DatabaseBusyError (75), DatabaseError, MigrationError from opening the application;
+ *         EtlError (1) when polling died, e.g. another instance polls the same token (Telegram's
+ *         409) — after the same orderly shutdown.
  */
 export async function runBot(options: RunBotOptions): Promise<number> {
   const { config, logger } = options;
   const now = options.now ?? Date.now;
-  if (!config.telegram.botToken) {
-    throw new ConfigError(['TG_BOT_TOKEN: required by etl bot (a token from @BotFather)']);
-  }
-  if (config.telegram.allowedChatIds.length === 0) {
-    throw new ConfigError(['TG_CHAT_ID or TG_ALLOWED_CHAT_IDS: required by etl bot (the team chat id)']);
-  }
+  const scrub = createScrubber(configSecrets(config));
+  const problems = [
+    ...(config.telegram.botToken ? [] : ['TG_BOT_TOKEN: required by etl bot (a token from @BotFather)']),
+    ...(config.telegram.allowedChatIds.length > 0
+      ? []
+      : ['TG_CHAT_ID or TG_ALLOWED_CHAT_IDS: required by etl bot (the team chat id)']),
+  ];
+  if (problems.length > 0) throw new ConfigError(problems);
   if (config.telegram.adminUserIds.length === 0) {
     logger.warn('TG_ADMIN_USER_IDS is empty: nobody can start runs from the chat');
+  }
+  // Scheduled jobs that cannot run with this configuration: say so now, not at 05:35.
+  for (const entry of scheduleFromConfig(config)) {
+    if (entry.cron === null || entry.task === 'healthcheck') continue;
+    const missing = JOBS[entry.task].missingConfig(config, { jobs: STEP_JOBS, chunkDays: 1 });
+    if (missing.length > 0) {
+      logger.warn({ task: entry.task, missing }, 'a scheduled job cannot run with this configuration');
+    }
   }
   // The token first: a refused token must not open (or create) the database.
   const botInfo = options.botInfo ?? (await fetchBotInfo(config, logger, options));
@@ -127,13 +149,13 @@ export async function runBot(options: RunBotOptions): Promise<number> {
   const pending = new Set<Promise<unknown>>();
   const background = (task: Promise<unknown>): void => {
     const tracked = task
-      .catch((error: unknown) =>
-        logger.error({ err: error instanceof Error ? error.message : String(error) }, 'chat reply failed'),
-      )
+      .catch((error: unknown) => logger.error({ err: describeError(error, scrub) }, 'chat reply failed'))
       .finally(() => pending.delete(tracked));
     pending.add(tracked);
   };
   const tracker = createRunTracker(app.runner, now);
+  /** When each scheduled task was last refused at start (unix ms). */
+  const startRefused = new Map<ScheduledTask, number>();
 
   const scheduler = createScheduler({
     entries: scheduleFromConfig(config),
@@ -153,13 +175,34 @@ export async function runBot(options: RunBotOptions): Promise<number> {
         logger.info({ date, ok: report.ok, trigger }, 'scheduled healthcheck done');
         return;
       }
-      await tracker.run({ job: task, trigger, actor: 'scheduler' });
+      try {
+        await tracker.run({ job: task, trigger, actor: 'scheduler' });
+      } catch (error: unknown) {
+        if (!(error instanceof ConfigError || error instanceof UsageError)) throw error;
+        // The slot's job cannot start (missing credentials, a refused window): tell it now, as a
+        // failure with its reason, instead of a bare MISSED_RUN a quarter of an hour later.
+        startRefused.set(task, now());
+        const message = describeError(error, scrub);
+        await app.alerter.raise([
+          {
+            code: 'RUN_FAILED',
+            job: task,
+            dataDate: addDays(businessDate(new Date(now()), config.timezone), -1),
+            runId: null,
+            signature: errorSignature(message),
+            facts: { errMsg: `the scheduled run could not start: ${message}` },
+          },
+        ]);
+        throw error;
+      }
     },
     async reportMissed(task, slot) {
+      // Refused at this slot and already told as RUN_FAILED with the reason.
+      if ((startRefused.get(task) ?? 0) >= slot.getTime()) return;
       const candidate: AlertCandidate = {
         code: 'MISSED_RUN',
         job: task,
-        dataDate: businessDate(slot, config.timezone),
+        dataDate: addDays(businessDate(slot, config.timezone), -1),
         runId: null,
         signature: 'missed',
         facts: { slotAt: Math.floor(slot.getTime() / 1000) },
@@ -187,14 +230,11 @@ export async function runBot(options: RunBotOptions): Promise<number> {
   );
 
   let handle: RunnerHandle | undefined;
-  let exitCode: number = ExitCode.ok;
+  let failure: EtlError | undefined;
   try {
     await bot.api.deleteWebhook();
     await registerCommandMenu(bot.api, config.telegram.language).catch((error: unknown) =>
-      logger.warn(
-        { err: error instanceof Error ? error.message : String(error) },
-        'command menu not registered',
-      ),
+      logger.warn({ err: describeError(error, scrub) }, 'command menu not registered'),
     );
     handle = run(bot, {
       // silent: the runner would print polling errors with console.error; retryingFetch logs them as JSON.
@@ -214,22 +254,23 @@ export async function runBot(options: RunBotOptions): Promise<number> {
     void scheduler
       .start()
       .catch((error: unknown) =>
-        logger.error(
-          { err: error instanceof Error ? error.message : String(error) },
-          'scheduler start failed',
-        ),
+        logger.error({ err: describeError(error, scrub) }, 'scheduler start failed'),
       );
     options.onReady?.({ username: bot.botInfo.username, tracker, scheduler, app });
     const polling = handle.task() ?? Promise.resolve();
     const reason = await Promise.race([stopRequested, polling.then(() => 'polling-ended' as const)]);
-    if (reason === 'polling-ended') {
-      logger.error('polling stopped unexpectedly; shutting down');
-      exitCode = ExitCode.failed;
-    } else logger.info('stop requested; shutting down');
+    if (reason === 'polling-ended') failure = new EtlError('polling Telegram stopped unexpectedly');
+    else logger.info('stop requested; shutting down');
   } catch (error: unknown) {
-    if (error instanceof EtlError) throw error;
-    logger.error({ err: error instanceof Error ? error.message : String(error) }, 'bot failed');
-    exitCode = ExitCode.failed;
+    failure =
+      error instanceof EtlError
+        ? error
+        : error instanceof GrammyError && error.error_code === 409
+          ? new EtlError(
+              'another bot polls Telegram with this token (409 Conflict): only one etl bot may run per TG_BOT_TOKEN; stop the other one',
+            )
+          : new EtlError(`the bot stopped on an error: ${describeError(error, scrub)}`);
+    logger.error({ err: failure.message }, 'bot failed; shutting down');
   } finally {
     if (handle?.isRunning()) await handle.stop().catch(() => undefined);
     scheduler.stop();
@@ -243,5 +284,6 @@ export async function runBot(options: RunBotOptions): Promise<number> {
     await app.close();
     logger.info('bot stopped');
   }
-  return exitCode;
+  if (failure) throw failure;
+  return ExitCode.ok;
 }

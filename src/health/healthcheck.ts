@@ -59,7 +59,8 @@ export async function runHealthcheck(
       { d: date },
     );
     const rows = Number(row?.n ?? 0);
-    const ageHours = row?.loaded ? (nowMs / 1000 - Number(row.loaded)) / 3600 : Infinity;
+    const ageHours =
+      row?.loaded && Number(row.loaded) > 0 ? (nowMs / 1000 - Number(row.loaded)) / 3600 : Infinity;
     const fresh = t.kind === 'mart' || ageHours <= STAGING_MAX_AGE_HOURS;
     const ok = rows > 0 && fresh;
     const detail =

@@ -8,6 +8,8 @@ const PATTERNS: RegExp[] = [
   /(bearer\s+)[A-Za-z0-9._~+/=-]{6,}/gi,
   /((?:access_token|refresh_token|client_secret|password|token)["']?\s*[=:]\s*["']?)[^\s&"',}]{3,}/gi,
   /(https?:\/\/[^\s:/@]+:)[^\s@/]+(@)/gi,
+  // A Telegram bot token in a Bot API URL: …/bot123456:AA…/sendMessage (node-fetch puts the URL in its errors).
+  /(\/bot)\d+:[A-Za-z0-9_-]+(\/)/g,
 ];
 
 /** A function that masks secrets in a text. */
