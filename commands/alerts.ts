@@ -21,16 +21,24 @@ import type { BotTexts } from '../src/bot/texts.js';
 const MESSAGE_BUDGET = 3800;
 const DEFAULT_COUNT = 10;
 const MAX_COUNT = 50;
+/** The standard fields of an alert text (src/alerts/texts.ts), skipped in the one-line summary. */
+const FIELD_LINE = /^(Задача|Job|Данные за|Data for|Запуск|Run at|run_id)[ :]/;
 const ICON: Record<AlertRecord['severity'], string> = { critical: '🔴', warning: '🟡', info: '🟢' };
 
 /** One line per alert: severity, time, code, job, data date, repeats, open/resolved, first message line. */
 export function renderAlerts(alerts: AlertRecord[], t: BotTexts, timezone: string): string {
   const lines = alerts.map((a) => {
-    const at = formatInstant(a.ts, timezone).slice(5, 16);
+    const stamp = formatInstant(a.ts, timezone); // YYYY-MM-DD HH:mm:ss, as in /history: dd.MM HH:mm
+    const at = `${stamp.slice(8, 10)}.${stamp.slice(5, 7)} ${stamp.slice(11, 16)}`;
     const state =
       a.code === 'RECOVERED' ? '' : a.resolvedAt === null ? ` — ${t.open}` : ` — ✅ ${t.resolved}`;
     const repeats = a.occurrences > 1 ? ` ×${a.occurrences}` : '';
-    const first = a.message.split('\n').find((l) => l.trim() !== '' && !l.startsWith(a.code)) ?? '';
+    // The line that says what happened: past the title and the job/date/run fields.
+    const first =
+      a.message
+        .split('\n')
+        .slice(1)
+        .find((l) => l.trim() !== '' && !FIELD_LINE.test(l)) ?? '';
     const summary = first.length > 120 ? `${first.slice(0, 119)}…` : first;
     return (
       `${ICON[a.severity]} <code>${h(at)}</code> <b>${h(a.code)}</b> ${h(a.job)}` +

@@ -8,7 +8,7 @@
  * older than BOT_CONVERSATION_TIMEOUT_MS answers "no longer active".
  */
 import { InlineKeyboard, type Bot, type Context } from 'grammy';
-import { actorOf, isAdmin, textsOf, type BotContext, type BotDeps } from '../src/bot/context.js';
+import { actorOf, errorText, isAdmin, textsOf, type BotContext, type BotDeps } from '../src/bot/context.js';
 import { refusalText, startChatRun } from '../src/bot/chatRun.js';
 import { UsageError } from '../src/errors.js';
 import { escapeHtml as h } from '../src/notify/html.js';
@@ -127,10 +127,7 @@ export function registerRun(bot: Bot<BotContext>, deps: BotDeps): void {
         parse_mode: 'HTML',
       })
       .catch((error: unknown) =>
-        deps.logger.warn(
-          { err: error instanceof Error ? error.message : String(error) },
-          'run confirmation not edited',
-        ),
+        deps.logger.warn({ err: errorText(deps, error) }, 'run confirmation not edited'),
       );
   });
 

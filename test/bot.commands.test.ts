@@ -316,6 +316,10 @@ describe('read-only commands', () => {
     expect(text).toContain('Последние алерты');
     expect(text.length).toBeLessThan(4096);
     expect(text).toMatch(/… и ещё \d+/);
+    // Each line says what happened (not the alert's title again), dated like /history.
+    expect(text).toContain('нет строк за 2026-10-');
+    expect(text).not.toContain('Нет данных');
+    expect(text).toMatch(/<code>\d{2}\.\d{2} \d{2}:\d{2}<\/code> <b>ZERO_ROWS<\/b>/);
   });
 
   it('/help, /cancel without a dialog, and a stale button', async () => {
