@@ -19,7 +19,13 @@ export function registerHealth(bot: Bot<BotContext>, deps: BotDeps): void {
   bot.command('health', async (ctx) => {
     await ctx.replyWithChatAction('typing').catch(() => undefined);
     const yesterday = addDays(businessDate(new Date(deps.now()), deps.config.timezone), -1);
-    const report = await runHealthcheck(deps.db, deps.config, yesterday, deps.now());
+    const report = await runHealthcheck(
+      deps.db,
+      deps.config,
+      yesterday,
+      deps.now(),
+      deps.config.telegram.language,
+    );
     await ctx.reply(renderHealth(report, deps), { parse_mode: 'HTML' });
   });
 }

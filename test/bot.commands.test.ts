@@ -288,6 +288,9 @@ describe('read-only commands', () => {
     expect(text).toContain('Проверка здоровья за');
     expect(text).toContain('zakaz.dm_sales_daily');
     expect(text.split('\n').filter((l) => /^[✅❌]/.test(l)).length).toBeGreaterThan(3);
+    // Details in the bot's language too.
+    expect(text).toMatch(/строк за \d{4}-\d{2}-\d{2}: \d+/);
+    expect(text).not.toMatch(/rows for|never ran|finished/);
   });
 
   it('/status says what runs and /schedule lists every task', async () => {

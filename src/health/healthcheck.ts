@@ -29,6 +29,28 @@ export interface HealthReport {
   checks: HealthCheckResult[];
 }
 
+/** Detail texts: English for the CLI and logs, the bot language in the chat. */
+const DETAIL = {
+  en: {
+    rows: (n: number, date: string) => `${n} rows for ${date}`,
+    lastLoad: (hours: number | undefined) =>
+      `last load ${hours === undefined ? 'never' : `${hours.toFixed(1)} h ago`}`,
+    clean: 'no negative values, within the baseline',
+    neverRan: 'never ran',
+    finished: (status: string, at: string) => `${status} (finished ${at})`,
+  },
+  ru: {
+    rows: (n: number, date: string) => `строк за ${date}: ${n}`,
+    lastLoad: (hours: number | undefined) =>
+      hours === undefined
+        ? 'загрузок не было'
+        : `последняя загрузка ${hours.toFixed(1).replace('.', ',')} ч назад`,
+    clean: 'отрицательных значений нет, в пределах базовой линии',
+    neverRan: 'ещё не запускалась',
+    finished: (status: string, at: string) => `${status === 'ok' ? 'успешно' : 'ошибка'} (завершён ${at})`,
+  },
+} as const;
+
 /** Staging older than this is stale, hours. */
 const STAGING_MAX_AGE_HOURS = 36;
 
@@ -42,6 +64,7 @@ const TABLES: Array<{ job: string; table: string; column: string; kind: 'mart' |
 /**
  * Runs every check for `date`.
  * @param nowMs the current time, unix ms (staging age).
+ * @param language of the human `detail` texts: `en` (CLI, logs, alerts) or the bot's `ru`.
  * @throws DatabaseError when ClickHouse cannot be read.
  */
 export async function runHealthcheck(
@@ -49,7 +72,9 @@ export async function runHealthcheck(
   config: Config,
   date: IsoDate,
   nowMs: number,
+  language: 'en' | 'ru' = 'en',
 ): Promise<HealthReport> {
+  const d = DETAIL[language];
   const checks: HealthCheckResult[] = [];
   for (const t of TABLES) {
     const [row] = await db.query<{ n: string; loaded: string | null }>(
@@ -65,8 +90,8 @@ export async function runHealthcheck(
     const ok = rows > 0 && fresh;
     const detail =
       t.kind === 'mart'
-        ? `${rows} rows for ${date}`
-        : `${rows} rows for ${date}; last load ${Number.isFinite(ageHours) ? `${ageHours.toFixed(1)} h ago` : 'never'}`;
+        ? d.rows(rows, date)
+        : `${d.rows(rows, date)}; ${d.lastLoad(Number.isFinite(ageHours) ? ageHours : undefined)}`;
     checks.push({
       name: `${t.kind}_rows:${t.table}`,
       ok,
@@ -93,7 +118,7 @@ export async function runHealthcheck(
       ok: findings.length === 0,
       detail:
         findings.length === 0
-          ? 'no negative values, within the baseline'
+          ? d.clean
           : findings.map((f) => `${f.metric}=${f.value} (${f.kind})`).join('; '),
       ...(findings.length === 0
         ? {}
@@ -121,8 +146,8 @@ export async function runHealthcheck(
       name: `last_run:${job}`,
       ok: run?.status === 'ok',
       detail: run
-        ? `${run.status} (finished ${formatInstant(Number(run.finished), config.timezone)})${run.status === 'ok' ? '' : `: ${run.err_msg}`}`
-        : 'never ran',
+        ? `${d.finished(run.status, formatInstant(Number(run.finished), config.timezone))}${run.status === 'ok' ? '' : `: ${run.err_msg}`}`
+        : d.neverRan,
     });
   }
   return { date, ok: checks.every((c) => c.ok), checks };
