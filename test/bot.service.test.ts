@@ -18,7 +18,7 @@ import { listRuns } from '../src/runner/registry.js';
 import { startQticketsSandbox, type QticketsSandbox } from '../src/sandbox/qticketsSandbox.js';
 import { startTelegramBotApi, type TelegramBotApi } from '../src/sandbox/telegramBotApi.js';
 import { startVkAdsSandbox, type VkAdsSandbox } from '../src/sandbox/vkAdsSandbox.js';
-import { silentLogger, tempDir, testEnv } from './helpers/env.js';
+import { silentLogger, tempDir, testEnv, sandboxEnv } from './helpers/env.js';
 import { callbackUpdate, textUpdate, type Sender } from './helpers/fakeBotApi.js';
 
 const CHAT = -1009876;
@@ -41,13 +41,7 @@ beforeAll(async () => {
   qt = await startQticketsSandbox({ seed: 3 });
   config = loadConfig(
     testEnv(tempDir('bot-service'), {
-      VK_ADS_API_URL: vk.url,
-      VK_ADS_CLIENT_ID: vk.clientId,
-      VK_ADS_CLIENT_SECRET: vk.clientSecret,
-      QTICKETS_API_URL: qt.url,
-      QTICKETS_TOKEN: qt.token,
-      TG_BOT_TOKEN: tg.token,
-      TG_API_ROOT: tg.url,
+      ...sandboxEnv(vk, qt, tg),
       TG_CHAT_ID: String(CHAT),
       TG_ADMIN_USER_IDS: '42',
       BOT_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),

@@ -8,7 +8,7 @@ import { startQticketsSandbox, type QticketsSandbox } from '../src/sandbox/qtick
 import { startTelegramBotApi, type TelegramBotApi } from '../src/sandbox/telegramBotApi.js';
 import { startVkAdsSandbox, type VkAdsSandbox } from '../src/sandbox/vkAdsSandbox.js';
 import { runEtl } from './helpers/cli.js';
-import { tempDir, testEnv } from './helpers/env.js';
+import { tempDir, testEnv, sandboxEnv } from './helpers/env.js';
 
 let tg: TelegramBotApi;
 let vk: VkAdsSandbox;
@@ -39,13 +39,7 @@ beforeAll(async () => {
     ETL_DATA_DIR: `${root}/data/demo/state`,
   });
   fullEnv = testEnv(tempDir('doctor-full'), {
-    VK_ADS_API_URL: vk.url,
-    VK_ADS_CLIENT_ID: vk.clientId,
-    VK_ADS_CLIENT_SECRET: vk.clientSecret,
-    QTICKETS_API_URL: qt.url,
-    QTICKETS_TOKEN: qt.token,
-    TG_BOT_TOKEN: tg.token,
-    TG_API_ROOT: tg.url,
+    ...sandboxEnv(vk, qt, tg),
     TG_CHAT_ID: '-1001234567',
     TG_ADMIN_USER_IDS: '42',
   });

@@ -17,7 +17,7 @@ import { startTelegramBotApi, type TelegramBotApi } from '../src/sandbox/telegra
 import { startVkAdsSandbox, type VkAdsSandbox } from '../src/sandbox/vkAdsSandbox.js';
 import { addDays, businessDate } from '../src/time/dates.js';
 import { runEtl } from './helpers/cli.js';
-import { silentLogger, tempDir, testEnv } from './helpers/env.js';
+import { silentLogger, tempDir, testEnv, sandboxEnv } from './helpers/env.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RUNBOOK = readFileSync(path.join(ROOT, 'docs', 'RUNBOOK.md'), 'utf8');
@@ -64,13 +64,7 @@ beforeAll(async () => {
   tg = await startTelegramBotApi();
   unitDir = tempDir('runbook-units');
   env = testEnv(tempDir('runbook'), {
-    VK_ADS_API_URL: vk.url,
-    VK_ADS_CLIENT_ID: vk.clientId,
-    VK_ADS_CLIENT_SECRET: vk.clientSecret,
-    QTICKETS_API_URL: qt.url,
-    QTICKETS_TOKEN: qt.token,
-    TG_BOT_TOKEN: tg.token,
-    TG_API_ROOT: tg.url,
+    ...sandboxEnv(vk, qt, tg),
     TG_CHAT_ID: '-1001234567',
     TG_ADMIN_USER_IDS: '42',
     CLICKHOUSE_LOCK_WAIT_MS: '60000',

@@ -717,19 +717,38 @@ export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): 
     return ok(messageObject(message, parsed.entities, { edit_date: Math.floor(Date.now() / 1000) }));
   }
 
-  function sendDocument(params: Params, files: Map<string, { filename: string; content: Buffer }>): Reply {
-    const chatId = chatIdParam(params);
-    if (typeof chatId !== 'string') return chatId;
-    const ref = params.document;
+  type Uploads = Map<string, { filename: string; content: Buffer }>;
+
+  /** The uploaded file a `field` (`document`, `photo`) refers to (grammY sends `attach://<id>`), or a 400. */
+  function uploadOf(
+    params: Params,
+    files: Uploads,
+    field: string,
+  ): { filename: string; content: Buffer } | Reply {
+    const ref = params[field];
     const attachId =
       typeof ref === 'string' && ref.startsWith('attach://') ? ref.slice('attach://'.length) : undefined;
-    const file = attachId !== undefined ? files.get(attachId) : files.get('document');
+    const file = attachId !== undefined ? files.get(attachId) : files.get(field);
     if (!file) {
       return ref === undefined || ref === ''
-        ? badRequest('there is no document in the request')
+        ? badRequest(`there is no ${field} in the request`)
         : badRequest('wrong file identifier/HTTP URL specified');
     }
     if (file.content.length === 0) return badRequest('file must be non-empty');
+    return file;
+  }
+
+  /**
+   * A message carrying an upload: the caption (1024 characters after parsing) and keyboard are
+   * validated like sendMessage's; `kept` is what the sandbox keeps of the file, `described` what
+   * Telegram answers about it.
+   */
+  function sendUpload(
+    chatId: string,
+    params: Params,
+    kept: Pick<TelegramSentMessage, 'document' | 'photo'>,
+    described: (fileId: string) => Record<string, unknown>,
+  ): Reply {
     const caption = asText(params.caption);
     const parsed = parseText(caption, params.parse_mode, 1024, 'message caption is too long');
     if ('status' in parsed) return parsed;
@@ -741,11 +760,21 @@ export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): 
       parseMode: typeof params.parse_mode === 'string' ? params.parse_mode : undefined,
       replyMarkup: params.reply_markup,
       threadId: asInt(params.message_thread_id),
-      document: { filename: file.filename, content: file.content.toString('utf8') },
+      ...kept,
     });
-    const fileId = `sandbox-${chatId}-${message.messageId}`;
-    return ok(
-      messageObject(message, parsed.entities, {
+    return ok(messageObject(message, parsed.entities, described(`sandbox-${chatId}-${message.messageId}`)));
+  }
+
+  function sendDocument(params: Params, files: Uploads): Reply {
+    const chatId = chatIdParam(params);
+    if (typeof chatId !== 'string') return chatId;
+    const file = uploadOf(params, files, 'document');
+    if ('status' in file) return file;
+    return sendUpload(
+      chatId,
+      params,
+      { document: { filename: file.filename, content: file.content.toString('utf8') } },
+      (fileId) => ({
         document: {
           file_id: fileId,
           file_unique_id: fileId,
@@ -758,35 +787,21 @@ export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): 
   }
 
   /** sendPhoto with an uploaded PNG or JPEG (what Telegram can process); 400 for anything else. */
-  function sendPhoto(params: Params, files: Map<string, { filename: string; content: Buffer }>): Reply {
+  function sendPhoto(params: Params, files: Uploads): Reply {
     const chatId = chatIdParam(params);
     if (typeof chatId !== 'string') return chatId;
-    const ref = params.photo;
-    const attachId =
-      typeof ref === 'string' && ref.startsWith('attach://') ? ref.slice('attach://'.length) : undefined;
-    const file = attachId !== undefined ? files.get(attachId) : files.get('photo');
-    if (!file) return badRequest('there is no photo in the request');
+    const file = uploadOf(params, files, 'photo');
+    if ('status' in file) return file;
     const png = file.content
       .subarray(0, 8)
       .equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     const jpeg = file.content[0] === 0xff && file.content[1] === 0xd8;
     if (!png && !jpeg) return badRequest('IMAGE_PROCESS_FAILED');
-    const caption = asText(params.caption);
-    const parsed = parseText(caption, params.parse_mode, 1024, 'message caption is too long');
-    if ('status' in parsed) return parsed;
-    const markupFault = replyMarkupFault(params.reply_markup, false);
-    if (markupFault) return markupFault;
-    const message = record(chatId, {
-      text: caption,
-      plainText: parsed.plain,
-      parseMode: typeof params.parse_mode === 'string' ? params.parse_mode : undefined,
-      replyMarkup: params.reply_markup,
-      threadId: asInt(params.message_thread_id),
-      photo: { filename: file.filename, content: file.content },
-    });
-    const fileId = `sandbox-${chatId}-${message.messageId}`;
-    return ok(
-      messageObject(message, parsed.entities, {
+    return sendUpload(
+      chatId,
+      params,
+      { photo: { filename: file.filename, content: file.content } },
+      (fileId) => ({
         photo: [
           { file_id: fileId, file_unique_id: fileId, width: 0, height: 0, file_size: file.content.length },
         ],

@@ -31,3 +31,19 @@ export function testConfig(root: string, extra: Record<string, string> = {}): Co
 }
 
 export const silentLogger = createLogger('silent');
+
+/** The variables that point the production clients at running sandboxes (Telegram optional). */
+export function sandboxEnv(
+  vk: { url: string; clientId: string; clientSecret: string },
+  qt: { url: string; token: string },
+  tg?: { url: string; token: string },
+): Record<string, string> {
+  return {
+    VK_ADS_API_URL: vk.url,
+    VK_ADS_CLIENT_ID: vk.clientId,
+    VK_ADS_CLIENT_SECRET: vk.clientSecret,
+    QTICKETS_API_URL: qt.url,
+    QTICKETS_TOKEN: qt.token,
+    ...(tg ? { TG_BOT_TOKEN: tg.token, TG_API_ROOT: tg.url } : {}),
+  };
+}
