@@ -135,4 +135,17 @@ describe('etl doctor', () => {
     expect(r.stdout).toMatch(/FAIL {2}config {6}ETL_TIMEZONE/);
     expect(r.stdout).toMatch(/FAIL {2}config {6}SCHEDULE_VK_FETCH/);
   });
+
+  it('a schedule that never fires fails; one systemd cannot express is a warning', async () => {
+    const { code, report } = await doctorJson({
+      ...demoEnv,
+      SCHEDULE_HEALTHCHECK: '0 3 31 2 *',
+      SCHEDULE_BUILD_DM_VK: '0 6 15W * *',
+    });
+    expect(code).toBe(1);
+    const schedule = report.checks.filter((c) => c.area === 'schedule');
+    expect(schedule.find((c) => c.detail.startsWith('healthcheck'))).toMatchObject({ status: 'fail' });
+    expect(schedule.find((c) => c.detail.startsWith('build_dm_vk'))).toMatchObject({ status: 'warn' });
+    expect(schedule.find((c) => c.detail.startsWith('vk_fetch'))).toMatchObject({ status: 'ok' });
+  });
 });

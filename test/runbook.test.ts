@@ -198,7 +198,7 @@ describe('docs/RUNBOOK.md', () => {
         expect(units, unit).toContain(unit.replace(/^etl@\./, 'etl@.'));
       }
     }
-    for (const file of RUNBOOK.match(/\binfra\/systemd\/[\w@.-]+/g) ?? []) {
+    for (const file of RUNBOOK.match(/\binfra\/(?:systemd|bin)\/[\w@.-]+/g) ?? []) {
       expect(existsSync(path.join(ROOT, file)), file).toBe(true);
     }
   });
@@ -220,5 +220,19 @@ describe('docs/RUNBOOK.md', () => {
         if (key === 'job') expect(JOB_NAMES as readonly string[]).toContain(value);
       }
     }
+  });
+
+  it('the server wrapper infra/bin/etl runs the CLI exactly as the units do', () => {
+    const wrapper = readFileSync(path.join(ROOT, 'infra', 'bin', 'etl'), 'utf8');
+    const unit = readFileSync(path.join(ROOT, 'infra', 'systemd', 'etl@.service'), 'utf8');
+    const setting = (key: string) => [...unit.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]);
+    for (const env of setting('Environment')) expect(wrapper).toContain(`-p Environment=${env}`);
+    expect(wrapper).toContain(`-p EnvironmentFile=${setting('EnvironmentFile')[0]}`);
+    expect(wrapper).toContain(`-p WorkingDirectory=${setting('WorkingDirectory')[0]}`);
+    expect(wrapper).toContain(`-p StateDirectory=${setting('StateDirectory')[0]}`);
+    expect(setting('User')[0]).toBe('etl');
+    const entry = /^ExecStart=(\S+ \S+)/m.exec(unit)?.[1];
+    expect(wrapper).toContain(`${entry} "$@"`);
+    expect(RUNBOOK).toContain('install -m 0755 infra/bin/etl /usr/local/bin/etl');
   });
 });

@@ -73,4 +73,14 @@ describe('etl_dispatch.yml', () => {
     const commands = content.split('\n').filter((l) => !l.trimStart().startsWith('#'));
     expect(commands.join('\n')).not.toMatch(/npm ci/);
   });
+
+  it('keeps secrets away from npm install and keeps the VK token store between dispatches', async () => {
+    const { template } = await validate(content);
+    const job = template?.jobs[0] as unknown as { env?: { toString(): string } };
+    expect(JSON.stringify(job?.env ?? {})).not.toMatch(/secrets\./);
+    const install = content.slice(content.indexOf('- name: Install'), content.indexOf('- name: Restore'));
+    expect(install).not.toMatch(/secrets\./);
+    expect(content).toMatch(/uses: actions\/cache@v4\n\s+with:\n\s+path: \.etl-state\/vk_ads_token\.json/);
+    expect(content).toMatch(/ETL_DATA_DIR: \$\{\{ github\.workspace \}\}\/\.etl-state/);
+  });
 });

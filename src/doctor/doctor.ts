@@ -15,6 +15,7 @@ import { embeddedDataExists, openDatabase, type Db } from '../clickhouse/db.js';
 import { pendingMigrations } from '../clickhouse/migrate.js';
 import { createSources } from '../app/sources.js';
 import { nextFireTimes, scheduleFromConfig } from '../scheduler/schedule.js';
+import { cronToOnCalendar } from '../scheduler/systemdCalendar.js';
 import { formatInstant } from '../time/dates.js';
 import { createScrubber, describeError } from '../util/scrub.js';
 import { DM_SALES_DAILY, DM_VK_ADS_DAILY, STG_QTICKETS_SALES, STG_VK_ADS_DAILY } from '../marts/tables.js';
@@ -118,19 +119,38 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> 
   checks.push(...(await checkTelegram(config, why, options.telegramFetch)));
   checks.push(...(await checkUpstreams(config, options, why)));
 
-  const now = new Date();
-  for (const entry of scheduleFromConfig(config)) {
-    const [next] = nextFireTimes(entry, now, 1);
-    checks.push({
-      area: 'schedule',
-      status: 'ok',
-      detail:
-        entry.cron === null
-          ? `${entry.task}: off`
-          : `${entry.task}: "${entry.cron}" (${config.timezone}), next ${next ? formatInstant(next.getTime() / 1000, config.timezone) : '—'}`,
-    });
-  }
+  checks.push(...checkSchedule(config));
   return checks;
+}
+
+/** Each task's schedule: it fires within a year, and systemd timers can express it too. */
+function checkSchedule(config: Config): DoctorCheck[] {
+  const now = new Date();
+  return scheduleFromConfig(config).map((entry): DoctorCheck => {
+    const variable = `SCHEDULE_${entry.task.toUpperCase()}`;
+    if (entry.cron === null) return { area: 'schedule', status: 'ok', detail: `${entry.task}: off` };
+    const [next] = nextFireTimes(entry, now, 1);
+    if (!next || next.getTime() - now.getTime() > 366 * 86_400_000) {
+      return {
+        area: 'schedule',
+        status: 'fail',
+        detail: `${entry.task}: "${entry.cron}" never fires (e.g. a day that does not exist)`,
+        fix: `fix ${variable}, or set it to off`,
+      };
+    }
+    const detail = `${entry.task}: "${entry.cron}" (${config.timezone}), next ${formatInstant(next.getTime() / 1000, config.timezone)}`;
+    try {
+      cronToOnCalendar(entry.cron, entry.timezone);
+      return { area: 'schedule', status: 'ok', detail };
+    } catch (error: unknown) {
+      return {
+        area: 'schedule',
+        status: 'warn',
+        detail: `${detail}; systemd timers cannot express it: ${error instanceof Error ? error.message : String(error)}`,
+        fix: `the bot runs it, but "etl systemd render" refuses it; if you use the timers, simplify ${variable}`,
+      };
+    }
+  });
 }
 
 function checkStateDir(config: Config): DoctorCheck {

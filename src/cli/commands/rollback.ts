@@ -74,7 +74,7 @@ export async function rollbackCommand(
     await db.close();
   }
   ctx.out(
-    `rollback: dropped zakaz-etl's meta objects on ${where}; the zakaz tables are untouched ("etl migrate" recreates meta)`,
+    `rollback: dropped zakaz-etl's meta objects on ${where}; the zakaz tables are untouched ("etl migrate" recreates meta and re-inserts the city alias seed)`,
   );
   return ExitCode.ok;
 }
