@@ -14,7 +14,7 @@
  * Replay rules (conversations v2): everything that reads the database, the clock or the tracker
  * runs inside `conversation.external`; Bot API calls use the dialog's `ctx` only.
  */
-import { formatBotDuration } from '../src/bot/texts.js';
+import { formatBotDuration, usageText } from '../src/bot/texts.js';
 import { createConversation } from '@grammyjs/conversations';
 import { GrammyError, InlineKeyboard, type Bot } from 'grammy';
 import type { Message } from 'grammy/types';
@@ -252,7 +252,9 @@ export function registerBackfill(bot: Bot<BotContext>, deps: BotDeps): void {
       };
     });
     if ('refused' in planned)
-      return void (await to.ctx.editMessageText(b.refused(planned.refused ?? ''), { parse_mode: 'HTML' }));
+      return void (await to.ctx.editMessageText(b.refused(usageText(planned.refused ?? '', language)), {
+        parse_mode: 'HTML',
+      }));
     await to.ctx.editMessageText(
       b.preview({
         jobs: jobList,

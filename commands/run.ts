@@ -13,7 +13,7 @@ import { refusalText, startChatRun } from '../src/bot/chatRun.js';
 import { UsageError } from '../src/errors.js';
 import { escapeHtml as h } from '../src/notify/html.js';
 import { STEP_JOBS, type JobName, type StepJobName } from '../src/runner/job.js';
-import { clip } from '../src/bot/texts.js';
+import { clip, usageText } from '../src/bot/texts.js';
 import type { DateWindow } from '../src/time/dates.js';
 
 const USAGE = '/run [job] [YYYY-MM-DD] [YYYY-MM-DD]';
@@ -77,7 +77,9 @@ export function registerRun(bot: Bot<BotContext>, deps: BotDeps): void {
       window = deps.runner.planWindow(job, { from, to });
     } catch (error: unknown) {
       if (!(error instanceof UsageError)) throw error;
-      await ctx.reply(t.badArgs(USAGE, error.message), { parse_mode: 'HTML' });
+      await ctx.reply(t.badArgs(USAGE, usageText(error.message, deps.config.telegram.language)), {
+        parse_mode: 'HTML',
+      });
       return;
     }
     const c = confirmation(deps, job, window);

@@ -220,9 +220,25 @@ describe('fuzzed arguments', () => {
 
   it('explains what is wrong', async () => {
     await t.send('/run build_dm_sales 2025-02-30');
-    expect(lastText()).toMatch(/2025-02-30/);
+    expect(lastText()).toContain(
+      'начальная дата должна быть настоящей датой ГГГГ-ММ-ДД, получено «2025-02-30»',
+    );
     await t.send('/run build_dm_sales 2026-11-10 2026-11-01');
-    expect(lastText()).toMatch(/2026-11-10/);
+    expect(lastText()).toContain('начальная дата 2026-11-10 позже конечной 2026-11-01');
+    await t.send('/run build_dm_sales 2999-01-01 2999-01-02');
+    expect(lastText()).toContain('должна быть между 1970-01-01 и 2149-06-06');
+    await t.send('/run build_dm_sales 2099-01-01 2099-01-02');
+    expect(lastText()).toContain('период 2099-01-01 — 2099-01-02 заходит в будущее');
+    await t.send('/run vk_fetch 2020-01-01 2020-01-05');
+    expect(lastText()).toContain('VK Реклама хранит статистику только за последние 366 дн.');
+    await t.send('/run build_dm_sales 1990-01-01 2026-11-01');
+    expect(lastText()).toMatch(/можно не больше 366/);
+    expect(
+      t.api
+        .of('sendMessage')
+        .map((c) => textOf(c))
+        .join('\n'),
+    ).not.toMatch(/--from|--to/);
     await t.send('/run nosuchjob');
     expect(lastText()).toContain('Неизвестная задача «nosuchjob»');
     await t.send('/run <b>x</b>');

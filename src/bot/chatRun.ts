@@ -3,7 +3,7 @@
  * the tracker in the background — the update handler returns at once, so the chat stays
  * responsive — and its result is posted as a reply when it is recorded.
  */
-import { formatBotDuration } from './texts.js';
+import { formatBotDuration, usageText } from './texts.js';
 import { ConfigError, JobBusyError, UsageError } from '../errors.js';
 import { escapeHtml as h } from '../notify/html.js';
 import type { RunRequest } from '../runner/runner.js';
@@ -36,7 +36,7 @@ export function refusalText(error: unknown, deps: BotDeps): string | undefined {
   const { t } = textsOf(deps);
   if (error instanceof JobBusyError) return t.busy(error.job);
   if (error instanceof ShuttingDownError) return t.shuttingDown;
-  if (error instanceof UsageError) return `⚠️ ${h(error.message)}`;
+  if (error instanceof UsageError) return `⚠️ ${h(usageText(error.message, deps.config.telegram.language))}`;
   if (error instanceof ConfigError) return `⚠️ ${h(error.problems.join('; '))}`;
   return undefined;
 }

@@ -227,6 +227,46 @@ export function clip(text: string, max = 40): string {
   return chars.length > max ? `${chars.slice(0, max).join('')}…` : text;
 }
 
+/**
+ * A refusal of the runner (a UsageError, written for the CLI) in the chat's words: Russian for the
+ * known cases, and without CLI flag names in either language. Unknown texts pass through.
+ */
+export function usageText(message: string, language: Language): string {
+  if (language === 'ru') {
+    for (const [pattern, say] of USAGE_RU) {
+      const m = pattern.exec(message);
+      if (m) return say(...m.slice(1).map((g) => g ?? ''));
+    }
+  }
+  return message.replace(/--(from|to)\b/g, '$1');
+}
+
+const which = (flag: string) => (flag === 'from' ? 'начальная дата' : 'конечная дата');
+const USAGE_RU: Array<[RegExp, (...groups: string[]) => string]> = [
+  [
+    /^--(from|to) must be a real calendar date YYYY-MM-DD, got "(.*)"$/s,
+    (flag, got) => `${which(flag)} должна быть настоящей датой ГГГГ-ММ-ДД, получено «${got}»`,
+  ],
+  [
+    /^--(from|to) must be between (\S+) and (\S+) .*got "(.*)"$/s,
+    (flag, min, max, got) => `${which(flag)} должна быть между ${min} и ${max}, получено «${got}»`,
+  ],
+  [/^--from (\S+) is after --to (\S+)$/, (from, to) => `начальная дата ${from} позже конечной ${to}`],
+  [
+    /^the window (\S+)\.\.(\S+) is (\d+) days; at most (\d+) are allowed/,
+    (from, to, days, max) => `период ${from} — ${to}: ${days} дн., а можно не больше ${max}`,
+  ],
+  [
+    /^the window (\S+)\.\.(\S+) reaches into the future \(today is (\S+)/,
+    (from, to, today) => `период ${from} — ${to} заходит в будущее (сегодня ${today})`,
+  ],
+  [
+    /^VK Ads keeps daily statistics for the last (\d+) days only: vk_fetch can start at (\S+) at the earliest, not (\S+?),?(?: |$)/,
+    (days, earliest, from) =>
+      `VK Реклама хранит статистику только за последние ${days} дн.: vk_fetch можно начать не раньше ${earliest}, а не с ${from}`,
+  ],
+];
+
 /** A short name of the ETL zone for texts: МСК/MSK for Europe/Moscow, else the IANA name. */
 export function zoneLabel(timezone: string, language: Language): string {
   if (timezone === 'Europe/Moscow') return language === 'en' ? 'MSK' : 'МСК';
