@@ -19,7 +19,7 @@ import { cronToOnCalendar } from '../scheduler/systemdCalendar.js';
 import { formatInstant } from '../time/dates.js';
 import { createScrubber, describeError } from '../util/scrub.js';
 import { DM_SALES_DAILY, DM_VK_ADS_DAILY, STG_QTICKETS_SALES, STG_VK_ADS_DAILY } from '../marts/tables.js';
-import type { BotFetch } from '../bot/retryingFetch.js';
+import type { BotFetch } from '../bot/index.js';
 
 /** How a check ended: `skip` = not configured (does not fail the doctor). */
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';

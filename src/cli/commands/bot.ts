@@ -3,7 +3,7 @@
  * commands in one (src/bot/service.ts). SIGTERM/SIGINT stop it gracefully: running jobs get
  * BOT_SHUTDOWN_TIMEOUT_MS to finish, then are aborted and recorded as cancelled.
  */
-import { runBot } from '../../bot/service.js';
+import { runBot } from '../../bot/index.js';
 import type { CommandContext } from '../main.js';
 
 /** Runs the bot until stopped. @returns 0 after a requested stop, 1 when polling died. @throws ConfigError (2), DatabaseBusyError (75). */
