@@ -470,13 +470,11 @@ function asInt(value: unknown): number | undefined {
 }
 
 /**
- * Starts the sandbox on `host:port`.
- * @returns the running server's handle; call `close()` when done.
- * @throws the listen error (e.g. EADDRINUSE for a fixed port).
- * Source: https://core.telegram.org/bots/api#making-requests
+ * The complete `getMe` answer of the sandbox's bot (@sandbox_bot); also the `botInfo` that lets a
+ * test drive grammY with `handleUpdate` and no getMe call. `overrides` replace single fields.
  */
-export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): Promise<TelegramBotApi> {
-  const botInfo: UserFromGetMe = {
+export function sandboxBotInfo(overrides: Partial<UserFromGetMe> = {}): UserFromGetMe {
+  return {
     id: 7_000_000_001,
     is_bot: true,
     first_name: 'Sandbox Bot',
@@ -490,8 +488,18 @@ export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): 
     allows_users_to_create_topics: false,
     can_manage_bots: false,
     supports_join_request_queries: false,
-    ...options.botInfo,
+    ...overrides,
   };
+}
+
+/**
+ * Starts the sandbox on `host:port`.
+ * @returns the running server's handle; call `close()` when done.
+ * @throws the listen error (e.g. EADDRINUSE for a fixed port).
+ * Source: https://core.telegram.org/bots/api#making-requests
+ */
+export async function startTelegramBotApi(options: TelegramBotApiOptions = {}): Promise<TelegramBotApi> {
+  const botInfo: UserFromGetMe = { ...sandboxBotInfo(), ...options.botInfo };
   const token = options.token ?? `${botInfo.id}:${randomBytes(27).toString('base64url').slice(0, 35)}`;
 
   const defaults = () => ({

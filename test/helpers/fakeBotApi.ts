@@ -6,6 +6,7 @@
  */
 import type { UserFromGetMe } from 'grammy/types';
 import type { BotFetch, BotResponse } from '../../src/bot/retryingFetch.js';
+import { sandboxBotInfo } from '../../src/sandbox/telegramBotApi.js';
 
 /** One captured call. `payload` is the JSON body; multipart uploads carry `upload` (raw bytes). */
 export interface FakeCall {
@@ -16,21 +17,11 @@ export interface FakeCall {
   messageId?: number;
 }
 
-export const BOT_INFO: UserFromGetMe = {
+export const BOT_INFO: UserFromGetMe = sandboxBotInfo({
   id: 777,
-  is_bot: true,
   first_name: 'zakaz-etl',
   username: 'zakaz_etl_bot',
-  can_join_groups: true,
-  can_read_all_group_messages: false,
-  supports_inline_queries: false,
-  can_connect_to_business: false,
-  has_main_web_app: false,
-  has_topics_enabled: false,
-  allows_users_to_create_topics: false,
-  can_manage_bots: false,
-  supports_join_request_queries: false,
-};
+});
 
 function response(status: number, body: unknown): BotResponse {
   const text = JSON.stringify(body);
